@@ -1,0 +1,70 @@
+# One entry point for people and CI. `make run` and `make test` each do all the
+# set-up they need on a fresh machine; `make setup` is idempotent and fast when
+# nothing changed (a stamp file tracks pyproject.toml and constraints.txt).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+STAMP  := $(VENV)/.installed
+INDEX  ?= index
+SOURCE ?= seeds
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+EVAL   ?= ../shared/eval/xquad/bilingual
+
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup system-deps browser-deps index run test check bench eval clean
+
+setup: $(STAMP) system-deps
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt torch==2.13.0
+	$(PIP) install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+# Apertium gives offline English<->Spanish translation. Installed where apt is
+# available and we are root; without it everything still runs, translation off.
+system-deps:
+	@if command -v apertium >/dev/null 2>&1 && [ -d /usr/share/apertium/apertium-eng-spa ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apertium apertium-eng-spa >/dev/null) \
+	  || echo "warning: could not install apertium; translation will be off"; \
+	else echo "note: apertium not installed and apt unavailable; translation will be off"; fi
+
+# Headless Chromium for the page tests (never `playwright install`: no downloads).
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "note: chromium missing; browser tests will be skipped"; fi
+
+index: setup
+	$(PY) -m indexer build --source $(SOURCE) --index $(INDEX)
+
+run: index
+	$(PY) -m search serve --index $(INDEX) --host $(HOST) --port $(PORT)
+
+test: setup browser-deps
+	$(PY) -m pytest -q
+
+check: setup
+	$(VENV)/bin/ruff format --check indexer search tests
+	$(VENV)/bin/ruff check indexer search tests
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -q
+
+bench: index
+	$(PY) -m search.bench --index $(INDEX)
+
+eval: setup
+	$(PY) -m search.evaluation --data $(EVAL)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache artifacts
+	find $(INDEX) -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
