@@ -1,0 +1,205 @@
+"""Reading articles from folders of .txt/.md files and from JSONL files.
+
+Bad input never stops a build: each problem becomes an `InputProblem` naming the
+file (and line, for JSONL) and the article is skipped; everything else is read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from indexer.titles import derive_title, leading_date
+
+__all__ = ["TEXT_SUFFIXES", "Article", "InputProblem", "read_articles"]
+
+TEXT_SUFFIXES = (".txt", ".md")
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: str
+    title: str
+    text: str
+    origin: str  # "path" or "path:line": where it came from, for messages
+    lang_hint: str | None = None
+    date: str | None = None  # ISO 8601 date (YYYY-MM-DD)
+    source: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputProblem:
+    location: str  # "path" or "path:line"
+    reason: str
+    skipped: bool = True  # False: a warning, the article was still indexed
+
+    def __str__(self) -> str:
+        verdict = "skipped" if self.skipped else "kept"
+        return f"{self.location}: {self.reason} ({verdict})"
+
+
+def read_articles(sources: Iterable[Path]) -> Iterator[Article | InputProblem]:
+    """Yield every article of every source, and a problem for every bad input.
+
+    Ids must be unique across all sources: a later duplicate is skipped.
+    """
+    first_seen: dict[str, str] = {}
+    for source in sources:
+        for item in _read_source(source):
+            if isinstance(item, Article):
+                if item.id in first_seen:
+                    yield InputProblem(
+                        item.origin,
+                        f"duplicate article id {item.id!r} (first seen at {first_seen[item.id]})",
+                    )
+                    continue
+                first_seen[item.id] = item.origin
+            yield item
+
+
+def _read_source(source: Path) -> Iterator[Article | InputProblem]:
+    if not source.exists():
+        yield InputProblem(str(source), "source path does not exist")
+    elif source.is_dir():
+        yield from _read_folder(source)
+    elif source.suffix.lower() == ".jsonl":
+        yield from _read_jsonl(source)
+    elif source.suffix.lower() in TEXT_SUFFIXES:
+        yield from _read_text_file(source, article_id=source.name)
+    else:
+        yield InputProblem(
+            str(source), "not a folder, .jsonl, .txt or .md file; pass one of those"
+        )
+
+
+def _read_folder(folder: Path) -> Iterator[Article | InputProblem]:
+    files = sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
+    )
+    for path in files:
+        yield from _read_text_file(path, article_id=path.relative_to(folder).as_posix())
+
+
+def _decode(raw: bytes, location: str) -> str | InputProblem:
+    if b"\x00" in raw:
+        return InputProblem(location, "binary file (contains NUL bytes)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        return InputProblem(
+            f"{location}:{line}", f"invalid UTF-8 at byte {error.start}; re-save it as UTF-8"
+        )
+
+
+def _read_text_file(path: Path, *, article_id: str) -> Iterator[Article | InputProblem]:
+    location = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        yield InputProblem(location, f"unreadable: {error.strerror or error}")
+        return
+    text = _decode(raw, location)
+    if isinstance(text, InputProblem):
+        yield text
+        return
+    if not text.strip():
+        yield InputProblem(location, "empty article")
+        return
+    found_date = leading_date(text)
+    yield Article(
+        id=article_id,
+        title=derive_title(text, markdown=path.suffix.lower() == ".md"),
+        text=text,
+        origin=location,
+        date=found_date.isoformat() if found_date else None,
+    )
+
+
+def _read_jsonl(path: Path) -> Iterator[Article | InputProblem]:
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        yield InputProblem(str(path), f"unreadable: {error.strerror or error}")
+        return
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            location = f"{path}:{number}"
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                yield InputProblem(location, f"invalid UTF-8 at byte {error.start} of the line")
+                continue
+            yield from _article_from_json_line(line, location)
+
+
+def _article_from_json_line(line: str, location: str) -> Iterator[Article | InputProblem]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        yield InputProblem(location, f"malformed JSON: {error.msg} at column {error.colno}")
+        return
+    if not isinstance(record, dict):
+        yield InputProblem(location, "a line must be a JSON object with 'id' and 'text'")
+        return
+    raw_id = record.get("id", record.get("_id"))
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or str(raw_id).strip() == "":
+        yield InputProblem(location, "missing or invalid 'id' (a non-empty string or integer)")
+        return
+    text = record.get("text")
+    if not isinstance(text, str):
+        yield InputProblem(location, "missing or invalid 'text' (a string)")
+        return
+    if "\x00" in text:
+        text = text.replace("\x00", " ")
+    if not text.strip():
+        yield InputProblem(location, "empty article")
+        return
+    optional: dict[str, str | None] = {}
+    for field in ("title", "lang", "source", "url"):
+        value = record.get(field)
+        if value is not None and not isinstance(value, str):
+            yield InputProblem(location, f"'{field}' must be a string; ignored", skipped=False)
+            value = None
+        optional[field] = value.strip() or None if isinstance(value, str) else None
+    iso_date = None
+    if record.get("date") is not None:
+        iso_date = _parse_date(record["date"])
+        if iso_date is None:
+            yield InputProblem(
+                location,
+                f"'date' {record['date']!r} is not ISO 8601 (YYYY-MM-DD...); ignored",
+                skipped=False,
+            )
+    lang_hint = optional["lang"].lower() if optional["lang"] else None
+    yield Article(
+        id=str(raw_id).strip(),
+        title=optional["title"] or derive_title(text, markdown=False),
+        text=text,
+        origin=location,
+        lang_hint=lang_hint,
+        date=iso_date,
+        source=optional["source"],
+        url=optional["url"],
+    )
+
+
+def _parse_date(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    candidate = value.strip()
+    if candidate.endswith("Z"):
+        candidate = candidate[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(candidate).date().isoformat()
+    except ValueError:
+        try:
+            return date.fromisoformat(candidate).isoformat()
+        except ValueError:
+            return None

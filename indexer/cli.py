@@ -1,0 +1,144 @@
+"""`python -m indexer build|info`: parse arguments, call the core, map errors to exit codes.
+
+Exit codes: 0 ok, 1 failure (including --strict with bad inputs), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+
+from indexer.build import BuildOptions, build_index
+from indexer.errors import IndexerError, SettingsError
+from indexer.layout import IndexLayout
+from indexer.manifest import Manifest
+from indexer.progress import Progress
+from indexer.settings import IndexerSettings
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = IndexerSettings.from_env()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    index_dir = args.index or settings.index_dir
+    try:
+        if args.command == "build":
+            return _build(args, settings, index_dir)
+        return _info(index_dir, as_json=args.json)
+    except IndexerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("interrupted: the live index was not changed", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m indexer", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="build the whole index from scratch")
+    build.add_argument(
+        "--source",
+        action="append",
+        type=Path,
+        help="folder of .txt/.md files or a .jsonl file; repeatable (default: seeds/)",
+    )
+    build.add_argument("--index", type=Path, help="index directory (default: index/)")
+    build.add_argument("--model", help="sentence-transformers model name or local path")
+    build.add_argument(
+        "--translation",
+        choices=("auto", "on", "off"),
+        help="Apertium translation for cross-lingual search (default: auto)",
+    )
+    build.add_argument(
+        "--strict", action="store_true", help="fail (exit 1) on any bad input instead of skipping"
+    )
+    build.add_argument(
+        "--max-tokens", type=int, default=192, help="passage size limit in model tokens"
+    )
+    info = commands.add_parser("info", help="describe the live index")
+    info.add_argument("--index", type=Path, help="index directory (default: index/)")
+    info.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    return parser
+
+
+def _build(args: argparse.Namespace, settings: IndexerSettings, index_dir: Path) -> int:
+    from indexer.chunking import ChunkingOptions
+
+    try:
+        chunking = ChunkingOptions(max_tokens=args.max_tokens, overlap_tokens=48)
+    except ValueError as error:
+        print(f"error: --max-tokens: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    options = BuildOptions(
+        sources=tuple(args.source or [Path("seeds")]),
+        index_dir=index_dir,
+        model_ref=args.model or settings.model_ref,
+        allow_downloads=settings.allow_downloads,
+        strict=args.strict,
+        translation=args.translation or settings.translation,
+        multilingual_model=settings.multilingual_model,
+        batch_size=settings.batch_size,
+        chunking=chunking,
+    )
+    report = build_index(options, progress=Progress())
+    manifest = report.manifest
+    for problem in report.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    languages = ", ".join(f"{k} {v}" for k, v in manifest.passages_by_language.items()) or "none"
+    translation = (
+        f"on ({manifest.translation.translated_passages} passages translated"
+        f"{', embedding pivot ' + manifest.translation.embedding_pivot if manifest.translation.embedding_pivot else ''})"
+        if manifest.translation.enabled
+        else f"off ({manifest.translation.reason})"
+    )
+    print(
+        f"built generation {manifest.generation} in {index_dir}/\n"
+        f"  articles:    {manifest.articles}\n"
+        f"  passages:    {manifest.passages} ({languages})\n"
+        f"  skipped:     {manifest.skipped_inputs} input(s); warnings: {manifest.warnings}\n"
+        f"  model:       {manifest.model.name} ({manifest.model.dimension} dims)\n"
+        f"  translation: {translation}\n"
+        f"  time:        {manifest.build_seconds:.1f} s, "
+        f"{report.passages_per_second:.1f} passages/s"
+    )
+    return EXIT_OK
+
+
+def _info(index_dir: Path, *, as_json: bool) -> int:
+    generation = IndexLayout(index_dir).live_generation()
+    manifest = Manifest.read(generation.manifest)
+    if as_json:
+        print(manifest.to_json())
+        return EXIT_OK
+    size = sum(p.stat().st_size for p in generation.root.rglob("*") if p.is_file())
+    languages = Counter(manifest.passages_by_language)
+    print(
+        f"index:        {index_dir}/ -> {generation.root.name}\n"
+        f"built:        {manifest.created_at} in {manifest.build_seconds:.1f} s\n"
+        f"sources:      {', '.join(manifest.sources)}\n"
+        f"articles:     {manifest.articles}\n"
+        f"passages:     {manifest.passages} "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(languages.items()))})\n"
+        f"model:        {manifest.model.name} ({manifest.model.dimension} dims, "
+        f"{'multilingual' if manifest.model.multilingual else 'monolingual'})\n"
+        f"              {manifest.model.ref}\n"
+        f"translation:  {'on' if manifest.translation.enabled else 'off'} "
+        f"({manifest.translation.reason})\n"
+        f"chunking:     {manifest.chunking}\n"
+        f"size on disk: {size / 1e6:.2f} MB"
+    )
+    return EXIT_OK

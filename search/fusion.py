@@ -1,0 +1,203 @@
+"""Combine the ranked lists of several retrievers ("legs") into one ranking.
+
+Every retriever returns `list[Hit]`, best first; fusion only needs each hit's key
+(the passage's row number in the index) and its leg's score. Two explicit methods:
+
+* `reciprocal_rank_fusion`: uses ranks only, so BM25 scores (unbounded, >= 0) and
+  cosine similarities ([-1, 1]) never need to be put on one scale.
+* `weighted_fusion`: min-max normalises each leg's scores to [0, 1] and takes a
+  weighted sum; with weights {"lexical": 1 - alpha, "semantic": alpha} a single
+  knob slides from purely lexical (alpha = 0) to purely semantic (alpha = 1).
+
+The method is always named by the caller (`fuse(..., method=...)`), never inferred.
+Callers should fetch more candidates per leg than they show: a passage ranked 40th
+by both legs can beat one ranked 1st by only one of them.
+
+Output order is total and deterministic: fused score descending, then the best
+(smallest) rank the passage got in any counted leg, then key ascending. Inputs are
+never mutated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "FusedHit",
+    "Hit",
+    "LegScore",
+    "fuse",
+    "reciprocal_rank_fusion",
+    "weighted_fusion",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One leg's result for one passage.
+
+    `score` is the leg's own score: BM25 (>= 0, unbounded) for the lexical leg,
+    cosine similarity in [-1, 1] for the semantic leg. Higher is better.
+    """
+
+    key: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class LegScore:
+    """Where one leg put a passage: its 1-based rank and the leg's own score."""
+
+    rank: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class FusedHit:
+    """A passage after fusion.
+
+    `score` is the fused score (RRF: a sum of 1/(k + rank), at most
+    len(runs)/(k + 1); weighted: a weighted sum of [0, 1] scores). `legs` maps each
+    leg that returned the passage to its rank and score there, which is what the
+    page and the JSON shows to explain a result; legs that missed it are absent.
+    """
+
+    key: int
+    score: float
+    legs: Mapping[str, LegScore] = field(hash=False)
+
+
+def reciprocal_rank_fusion(runs: Mapping[str, Sequence[Hit]], *, k: int = 60) -> list[FusedHit]:
+    """Fuse runs by Reciprocal Rank Fusion: score(d) = sum over runs of 1 / (k + rank(d)).
+
+    Cormack, Clarke and Büttcher, "Reciprocal Rank Fusion outperforms Condorcet and
+    individual Rank Learning Methods", SIGIR 2009; k = 60 is the paper's value. A
+    larger k flattens the advantage of the top ranks.
+
+    Each run must already be sorted best first; ranks are 1-based. If a key appears
+    more than once in a run, only its first (best) occurrence counts and the later
+    ones are dropped before ranking, so ranks count distinct passages.
+    """
+    if k < 1:
+        raise ValueError(f"RRF k must be >= 1, got {k!r}; the paper uses 60.")
+    legs_by_key = _rank_runs(runs)
+    scored = {
+        key: math.fsum(1.0 / (k + leg.rank) for leg in legs.values())
+        for key, legs in legs_by_key.items()
+    }
+    return _sorted_hits(scored, legs_by_key, counted_runs=frozenset(runs))
+
+
+def weighted_fusion(
+    runs: Mapping[str, Sequence[Hit]], *, weights: Mapping[str, float]
+) -> list[FusedHit]:
+    """Fuse runs by a weighted sum of min-max normalised scores.
+
+    Each run's scores are mapped to [0, 1] over that run's own candidates:
+    (score - min) / (max - min), or 1.0 for all when the run's scores are all equal;
+    an empty run contributes nothing. fused(d) = sum over runs of
+    weight * norm(d), a run that missed d contributing 0.
+
+    Every run needs a weight; weights must be finite and >= 0 (weights for runs not
+    given are ignored, so a leg can be switched off by leaving it out of `runs`).
+    Candidates returned only by weight-0 legs still appear, with score 0, and rank
+    after every passage some positive-weight leg returned: ties are broken by the
+    best rank among positive-weight legs first.
+    """
+    for name in runs:
+        if name not in weights:
+            raise ValueError(
+                f"No weight for run {name!r}; weights given for {sorted(weights)}. "
+                "Give every run a weight (0 to ignore its scores)."
+            )
+    for name, weight in weights.items():
+        if not (math.isfinite(weight) and weight >= 0):
+            raise ValueError(f"Weight for run {name!r} is {weight!r}; use a finite number >= 0.")
+    legs_by_key = _rank_runs(runs)
+    normalised = {name: _min_max(name, hits) for name, hits in runs.items()}
+    scored = {
+        key: math.fsum(weights[name] * normalised[name][key] for name in legs)
+        for key, legs in legs_by_key.items()
+    }
+    positive = frozenset(name for name in runs if weights[name] > 0)
+    return _sorted_hits(scored, legs_by_key, counted_runs=positive)
+
+
+def fuse(
+    runs: Mapping[str, Sequence[Hit]],
+    *,
+    method: Literal["rrf", "weighted"],
+    rrf_k: int = 60,
+    weights: Mapping[str, float] | None = None,
+) -> list[FusedHit]:
+    """Fuse with the named method; `rrf_k` is used only by "rrf", `weights` only by "weighted"."""
+    if method == "rrf":
+        return reciprocal_rank_fusion(runs, k=rrf_k)
+    if method == "weighted":
+        if weights is None:
+            raise ValueError('Fusion method "weighted" needs weights, e.g. {"lexical": 0.5, ...}.')
+        return weighted_fusion(runs, weights=weights)
+    raise ValueError(f'Unknown fusion method {method!r}; use "rrf" or "weighted".')
+
+
+def _rank_runs(runs: Mapping[str, Sequence[Hit]]) -> dict[int, dict[str, LegScore]]:
+    """key -> {run name -> LegScore}, keeping each key's first occurrence per run."""
+    legs_by_key: dict[int, dict[str, LegScore]] = {}
+    for name, hits in runs.items():
+        rank = 0
+        for hit in hits:
+            legs = legs_by_key.setdefault(hit.key, {})
+            if name in legs:
+                continue
+            rank += 1
+            legs[name] = LegScore(rank=rank, score=hit.score)
+    return legs_by_key
+
+
+def _min_max(name: str, hits: Sequence[Hit]) -> dict[int, float]:
+    """key -> score scaled to [0, 1] over this run's distinct keys (first occurrence)."""
+    scores: dict[int, float] = {}
+    for hit in hits:
+        if not math.isfinite(hit.score):
+            raise ValueError(
+                f"Run {name!r} has a non-finite score {hit.score!r} for key {hit.key}; "
+                "weighted fusion needs finite scores."
+            )
+        scores.setdefault(hit.key, hit.score)
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    if high == low:
+        return dict.fromkeys(scores, 1.0)
+    span = high - low
+    if math.isfinite(span):
+        scaled = {key: (score - low) / span for key, score in scores.items()}
+    else:  # e.g. -1e308 .. 1e308: halve everything so the span does not overflow
+        half_span = high / 2 - low / 2
+        scaled = {key: (score / 2 - low / 2) / half_span for key, score in scores.items()}
+    return {key: min(1.0, max(0.0, value)) for key, value in scaled.items()}
+
+
+def _sorted_hits(
+    scored: Mapping[int, float],
+    legs_by_key: Mapping[int, dict[str, LegScore]],
+    *,
+    counted_runs: frozenset[str],
+) -> list[FusedHit]:
+    """FusedHits by score descending, then best rank in a counted run, best rank anywhere, key."""
+
+    def order(key: int) -> tuple[float, float, float, int]:
+        legs = legs_by_key[key]
+        counted = min(
+            (leg.rank for name, leg in legs.items() if name in counted_runs), default=math.inf
+        )
+        best = min(leg.rank for leg in legs.values())
+        return (-scored[key], counted, best, key)
+
+    return [
+        FusedHit(key=key, score=scored[key], legs=dict(legs_by_key[key]))
+        for key in sorted(scored, key=order)
+    ]
