@@ -1,0 +1,342 @@
+"""Offline English<->Spanish machine translation through persistent Apertium pipelines.
+
+Translation lets a query in one language match passages in the other. The
+`apertium` wrapper script is no good for that: it reads until end of input (so it
+answers nothing until its stdin closes) and spawning its eleven stage processes
+costs far more than translating one query. Instead, like apertium-apy, we parse the
+pair's `.mode` file (a shell pipeline of stages), give every stage `-z` (null
+flush: on reading `\\0` a stage flushes its output and writes `\\0`) and start the
+chain once per direction. A request is then "write text + `\\0`, read up to the
+next `\\0`" — about 2 ms for a short query once warm.
+
+Generation runs with `-n` (what `apertium -u` does) rather than `-g`, so unknown
+and untranslatable words come back as plain text without the `*`, `@` and `#`
+marks; marks that slip through anyway are stripped when decoding.
+
+Failure is never fatal: with Apertium missing, a hung stage or a dead process the
+translator returns None (callers index or search without a translation) and the
+next call starts a fresh pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import selectors
+import shlex
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+__all__ = ["ApertiumTranslator"]
+
+_logger = logging.getLogger(__name__)
+
+_DEFAULT_MODES_DIR = Path("/usr/share/apertium/modes")
+_APERTIUM_CODES = {"en": "eng", "es": "spa"}
+# Stages that flush on `\0` by themselves and reject `-z` (as in apertium-apy).
+_NO_NULL_FLUSH_FLAG = re.compile(r"^([^ ]*/)?(vislcg3|cg-mwesplit|hfst-tokeni[sz]e|divvun-suggest)$")
+# Characters with a meaning in Apertium's stream format (lttoolbox's escaped set,
+# plus the `*`/`#`/`~` marks), written with a backslash so they stay literal text.
+_STREAM_SPECIAL = re.compile(r"([\\\[\]^$/@<>{}*#~])")
+# Controls other than tab and newline confuse some stages; `\0` would end the input.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_NEWLINES = re.compile(r"\r\n?|\n")
+# Output tokens: an escaped character, a superblank `[...]` (how our newlines
+# travel), or a `*`/`@`/`#` unknown-word mark at the start of a word.
+_OUTPUT_TOKEN = re.compile(r"\\(.)|\[((?:\\.|[^\\\]])*)\]|(?<!\w)[*@#]+(?=\w)|\uffff", re.DOTALL)
+_READ_SIZE = 1 << 16
+
+
+class _PipelineTimeoutError(Exception):
+    """No answer within the timeout; carries the outputs that did arrive."""
+
+    def __init__(self, outputs: list[bytes]) -> None:
+        super().__init__("Apertium pipeline did not answer in time")
+        self.outputs = outputs
+
+
+class _PipelineBrokenError(Exception):
+    """A stage exited or closed its pipe; carries the outputs that did arrive."""
+
+    def __init__(self, outputs: list[bytes]) -> None:
+        super().__init__("Apertium pipeline closed")
+        self.outputs = outputs
+
+
+def _parse_mode_file(mode_path: Path) -> list[list[str]]:
+    """The argv of each stage, with apertium-apy's substitutions and `-z` added.
+
+    `$1` is the generator's option (`-g` marks unknown words, `-n` does not) and
+    `$2` the tagger's (`-m` to show ambiguity); the wrapper script fills both in.
+    """
+    stages: list[list[str]] = []
+    for stage in mode_path.read_text(encoding="utf-8").strip().split("|"):
+        argv = shlex.split(stage.replace("$2", "").replace("$1", "-n"))
+        if not argv:
+            raise ValueError(f"empty stage in Apertium mode file {mode_path}")
+        if not _NO_NULL_FLUSH_FLAG.match(argv[0]):
+            argv.insert(1, "-z")
+        stages.append(argv)
+    return stages
+
+
+def _encode_input(text: str) -> bytes:
+    """`text` in Apertium's stream format: specials escaped, newlines as superblanks.
+
+    A superblank (`[...]`) passes through every stage untouched, so a line break
+    survives translation instead of being folded into an ordinary space.
+    """
+    text = _CONTROL_CHARS.sub(" ", text)
+    text = _STREAM_SPECIAL.sub(r"\\\1", text)
+    text = _NEWLINES.sub("[\n]", text)
+    return text.encode("utf-8", errors="replace")
+
+
+def _decode_output(raw: bytes) -> str:
+    """Plain text from a stage's output: escapes undone, superblanks opened, marks gone."""
+
+    def plain(token: re.Match[str]) -> str:
+        if token.group(1) is not None:
+            return token.group(1)
+        if token.group(2) is not None:
+            return re.sub(r"\\(.)", r"\1", token.group(2), flags=re.DOTALL)
+        return ""
+
+    return _OUTPUT_TOKEN.sub(plain, raw.decode("utf-8", errors="replace")).strip()
+
+
+class _Pipeline:
+    """One direction's running chain of stage processes, fed and read by one thread."""
+
+    def __init__(self, stages: list[list[str]]) -> None:
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self._pending = bytearray()  # output read past the last `\0`
+        try:
+            upstream: int | None = subprocess.PIPE
+            for argv in stages:
+                process = subprocess.Popen(
+                    argv,
+                    stdin=upstream,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,  # a terminal's Ctrl-C must not kill stages
+                )
+                if self.processes and self.processes[-1].stdout is not None:
+                    self.processes[-1].stdout.close()  # the next stage owns it now
+                upstream = process.stdout.fileno() if process.stdout is not None else None
+                self.processes.append(process)
+        except BaseException:
+            self.kill()
+            raise
+        first_stdin, last_stdout = self.processes[0].stdin, self.processes[-1].stdout
+        assert first_stdin is not None and last_stdout is not None
+        self._stdin_fd, self._stdout_fd = first_stdin.fileno(), last_stdout.fileno()
+        os.set_blocking(self._stdin_fd, False)
+        os.set_blocking(self._stdout_fd, False)
+
+    def alive(self) -> bool:
+        return all(process.poll() is None for process in self.processes)
+
+    def exchange(self, payloads: Sequence[bytes], *, timeout_s: float) -> list[bytes]:
+        """The output for each payload, written and read concurrently.
+
+        Writing everything before reading would deadlock once the pipes' buffers
+        fill, so one selector loop does both. `timeout_s` bounds the wait for each
+        answer, not the whole batch.
+        """
+        request = memoryview(b"".join(payload + b"\0" for payload in payloads))
+        written = 0
+        outputs: list[bytes] = []
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._stdout_fd, selectors.EVENT_READ)
+            selector.register(self._stdin_fd, selectors.EVENT_WRITE)
+            deadline = time.monotonic() + timeout_s
+            while len(outputs) < len(payloads):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _PipelineTimeoutError(outputs)
+                for key, _ in selector.select(remaining):
+                    if key.fd == self._stdin_fd:
+                        try:
+                            written += os.write(self._stdin_fd, request[written:])
+                        except BlockingIOError:
+                            continue
+                        except OSError as error:  # BrokenPipeError: the first stage died
+                            raise _PipelineBrokenError(outputs) from error
+                        if written == len(request):
+                            selector.unregister(self._stdin_fd)
+                        continue
+                    try:
+                        chunk = os.read(self._stdout_fd, _READ_SIZE)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:
+                        raise _PipelineBrokenError(outputs)
+                    self._pending += chunk
+                    while (end := self._pending.find(b"\0")) >= 0:
+                        outputs.append(bytes(self._pending[:end]))
+                        del self._pending[: end + 1]
+                        deadline = time.monotonic() + timeout_s
+        return outputs
+
+    def kill(self) -> None:
+        """Kill and reap every stage (SIGKILL also ends a stopped process)."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+        for process in self.processes:
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    stream.close()
+            process.wait()
+
+
+class ApertiumTranslator:
+    """Thread-safe en<->es translator; `translate` returns None whenever Apertium can't help.
+
+    Each direction starts its pipeline on first use and serialises requests with
+    its own lock, so the two directions run in parallel. `timeout_s` bounds the
+    wait for the lock and for each answer; a pipeline that misses it is killed.
+    """
+
+    def __init__(self, *, modes_dir: Path = _DEFAULT_MODES_DIR, timeout_s: float = 5.0) -> None:
+        self._modes_dir = modes_dir
+        self._timeout_s = timeout_s
+        self._locks = {direction: threading.Lock() for direction in ("eng-spa", "spa-eng")}
+        self._pipelines: dict[str, _Pipeline | None] = dict.fromkeys(self._locks)
+        self._available: bool | None = None
+        self._closed = False
+
+    @staticmethod
+    def is_available(modes_dir: Path = _DEFAULT_MODES_DIR) -> bool:
+        """Both directions' mode files exist and every stage's program is on PATH."""
+        for direction in ("eng-spa", "spa-eng"):
+            mode_path = modes_dir / f"{direction}.mode"
+            try:
+                stages = _parse_mode_file(mode_path)
+            except (OSError, ValueError):
+                return False
+            if not all(shutil.which(argv[0]) for argv in stages):
+                return False
+        return True
+
+    def translate(self, text: str, *, source: str, target: str) -> str | None:
+        """`text` translated, or None if Apertium is missing, failed or timed out."""
+        return self.translate_many([text], source=source, target=target)[0]
+
+    def translate_many(self, texts: Sequence[str], *, source: str, target: str) -> list[str | None]:
+        """One translation (or None) per text, streamed through the pipeline in one go."""
+        direction = self._direction(source, target)
+        results: list[str | None] = [None] * len(texts)
+        todo = [index for index, text in enumerate(texts) if text.strip()]
+        for index, text in enumerate(texts):
+            if not text.strip():
+                results[index] = ""
+        if not todo or not self._check_available():
+            return results if not todo else [None] * len(texts)
+        payloads = [_encode_input(texts[index]) for index in todo]
+        lock = self._locks[direction]
+        if not lock.acquire(timeout=self._timeout_s):
+            _logger.warning("Apertium %s busy for over %.1f s; not translating", direction, self._timeout_s)
+            return [None] * len(texts)
+        try:
+            outputs = self._run(direction, payloads)
+        finally:
+            lock.release()
+        for index, output in zip(todo, outputs, strict=False):
+            results[index] = _decode_output(output)
+        for index in todo[len(outputs) :]:
+            results[index] = None
+        return results
+
+    def close(self) -> None:
+        """Stop both pipelines; later calls return None."""
+        self._closed = True
+        for direction, lock in self._locks.items():
+            with lock:
+                pipeline = self._pipelines[direction]
+                self._pipelines[direction] = None
+                if pipeline is not None:
+                    pipeline.kill()
+
+    def __enter__(self) -> ApertiumTranslator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _direction(self, source: str, target: str) -> str:
+        if source not in _APERTIUM_CODES or target not in _APERTIUM_CODES or source == target:
+            raise ValueError(
+                f"Unsupported translation pair {source!r}->{target!r}; use 'en'->'es' or 'es'->'en'."
+            )
+        return f"{_APERTIUM_CODES[source]}-{_APERTIUM_CODES[target]}"
+
+    def _check_available(self) -> bool:
+        if self._available is None:
+            self._available = self.is_available(self._modes_dir)
+            if not self._available:
+                _logger.warning(
+                    "Apertium eng-spa/spa-eng not found under %s (apt-get install apertium-eng-spa);"
+                    " translation is off",
+                    self._modes_dir,
+                )
+        return self._available and not self._closed
+
+    def _run(self, direction: str, payloads: list[bytes]) -> list[bytes]:
+        """Outputs for `payloads` (fewer on failure); caller holds the direction's lock.
+
+        A pipeline found broken (a stage died since the last call) is restarted
+        and the unanswered payloads are sent once more.
+        """
+        outputs: list[bytes] = []
+        for attempt in (1, 2):
+            try:
+                pipeline = self._running_pipeline(direction)
+                outputs += pipeline.exchange(payloads[len(outputs) :], timeout_s=self._timeout_s)
+                return outputs
+            except _PipelineBrokenError as error:
+                outputs += error.outputs
+                self._stop(direction)
+                if attempt == 2:
+                    _logger.warning("Apertium %s pipeline keeps closing; not translating", direction)
+            except _PipelineTimeoutError as error:
+                outputs += error.outputs
+                self._stop(direction)
+                _logger.warning(
+                    "Apertium %s gave no answer within %.1f s; killed it (%d of %d texts done)",
+                    direction, self._timeout_s, len(outputs), len(payloads),
+                )  # fmt: skip
+                break
+            except OSError as error:
+                self._stop(direction)
+                _logger.warning("Could not start Apertium %s: %s", direction, error)
+                break
+        return outputs
+
+    def _running_pipeline(self, direction: str) -> _Pipeline:
+        pipeline = self._pipelines[direction]
+        if pipeline is not None and not pipeline.alive():
+            self._stop(direction)
+            pipeline = None
+        if pipeline is None:
+            stages = _parse_mode_file(self._modes_dir / f"{direction}.mode")
+            pipeline = self._pipelines[direction] = _Pipeline(stages)
+        return pipeline
+
+    def _stop(self, direction: str) -> None:
+        pipeline = self._pipelines[direction]
+        self._pipelines[direction] = None
+        if pipeline is not None:
+            pipeline.kill()

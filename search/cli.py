@@ -1,0 +1,133 @@
+"""`python -m search serve|query`: parse arguments, call the core, map errors.
+
+Exit codes: 0 ok, 1 failure (no index, bad query), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from dataclasses import asdict
+from pathlib import Path
+
+from indexer.errors import IndexerError, SettingsError
+from search.errors import SearchError
+from search.models import MODES, SearchRequest, SearchResponse
+from search.settings import ServiceSettings
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        settings = ServiceSettings.from_env()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    index_dir = args.index or settings.index_dir
+    try:
+        if args.command == "serve":
+            return _serve(args, settings, index_dir)
+        return _query(args, settings, index_dir)
+    except (IndexerError, SearchError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m search", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the JSON API and the search page")
+    serve.add_argument("--index", type=Path, help="index directory (default: index/)")
+    serve.add_argument("--host", help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default 8000)")
+    query = commands.add_parser("query", help="search from the terminal")
+    query.add_argument("text", help="the query")
+    query.add_argument("--index", type=Path, help="index directory (default: index/)")
+    query.add_argument("--mode", choices=MODES, default="hybrid")
+    query.add_argument("--limit", type=int, default=10)
+    query.add_argument("--lang", action="append", default=[], help="filter: en, es (repeatable)")
+    query.add_argument("--json", action="store_true", help="print the API's JSON")
+    return parser
+
+
+def build_engine(settings: ServiceSettings, index_dir: Path):  # type: ignore[no-untyped-def]
+    """The engine with translation when Apertium is there (shared by serve and query)."""
+    from indexer.translation import ApertiumTranslator
+    from search.engine import EngineOptions, SearchEngine
+
+    translator = (
+        ApertiumTranslator()
+        if settings.query_translation and ApertiumTranslator.is_available()
+        else None
+    )
+    options = EngineOptions(
+        depth=settings.depth,
+        rrf_k=settings.rrf_k,
+        query_translation=settings.query_translation,
+    )
+    return SearchEngine(index_dir, options=options, translator=translator)
+
+
+def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path) -> int:
+    import uvicorn
+
+    from search.api import create_app
+
+    engine = build_engine(settings, index_dir)
+    health = engine.health()
+    logging.getLogger("search").info(
+        "serving %s: generation %s, %s passages; degraded: %s",
+        index_dir,
+        health["generation"],
+        health["passages"],
+        health["degraded"] or "nothing",
+    )
+    app = create_app(engine, reload_seconds=settings.reload_seconds)
+    uvicorn.run(
+        app, host=args.host or settings.host, port=args.port or settings.port, log_level="info"
+    )
+    return EXIT_OK
+
+
+def _query(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path) -> int:
+    engine = build_engine(settings, index_dir)
+    request = SearchRequest(
+        query=args.text, mode=args.mode, limit=args.limit, langs=tuple(args.lang)
+    )
+    response = engine.search(request)
+    if args.json:
+        print(json.dumps(asdict(response), ensure_ascii=False, indent=2))
+    else:
+        _print_readable(response)
+    return EXIT_OK
+
+
+def _print_readable(response: SearchResponse) -> None:
+    import html
+    import re
+
+    print(f"{response.total} results for {response.query!r} ({response.mode}, "
+          f"{response.took_ms:.0f} ms)")
+    for name, text in response.translations.items():
+        print(f"  translated to {name}: {text}")
+    for note in response.notes:
+        print(f"  note: {note}")
+    for number, result in enumerate(response.results, start=response.offset + 1):
+        ranks = ", ".join(
+            f"{leg} #{rank.rank}"
+            for leg, rank in (("lexical", result.lexical), ("semantic", result.semantic))
+            if rank
+        )
+        snippet = html.unescape(re.sub(r"</?mark>", "**", result.snippet))
+        print(f"\n{number}. [{result.lang}] {result.title}")
+        print(f"   {result.article_id}  score {result.score:.4f} ({ranks})"
+              + ("  via translation" if result.via_translation else ""))
+        print(textwrap.indent(textwrap.fill(snippet, width=96), "   "))

@@ -1,0 +1,63 @@
+"""Filters applied inside both retrievers, before fusion (never after: a filter
+applied after fusion would leave pages short and totals wrong)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+import numpy as np
+import numpy.typing as npt
+import tantivy
+
+from search.snapshot import IndexSnapshot
+
+__all__ = ["SearchFilters"]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    langs: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    date_from: date | None = None  # inclusive
+    date_to: date | None = None  # inclusive
+
+    @property
+    def active(self) -> bool:
+        return bool(self.langs or self.sources or self.date_from or self.date_to)
+
+    def tantivy_clauses(self, schema: tantivy.Schema) -> list[tantivy.Query]:
+        """MUST clauses for the lexical leg."""
+        clauses: list[tantivy.Query] = []
+        for field, values in (("lang", self.langs), ("source", self.sources)):
+            if values:
+                clauses.append(
+                    tantivy.Query.boolean_query(
+                        [
+                            (tantivy.Occur.Should, tantivy.Query.term_query(schema, field, value))
+                            for value in values
+                        ]
+                    )
+                )
+        if self.date_from or self.date_to:
+            low = datetime.combine(self.date_from or date.min, time.min, tzinfo=UTC)
+            high = datetime.combine(self.date_to or date.max, time.max, tzinfo=UTC)
+            clauses.append(
+                tantivy.Query.range_query(schema, "date", tantivy.FieldType.Date, low, high)
+            )
+        return clauses
+
+    def row_mask(self, snapshot: IndexSnapshot) -> npt.NDArray[np.bool_] | None:
+        """Boolean mask over passage rows for the semantic leg; None when unfiltered."""
+        if not self.active:
+            return None
+        mask = np.ones(len(snapshot.passages), dtype=bool)
+        if self.langs:
+            mask &= np.isin(snapshot.row_lang, list(self.langs))
+        if self.sources:
+            mask &= np.isin(snapshot.row_source, list(self.sources))
+        if self.date_from:
+            mask &= snapshot.row_date >= self.date_from.toordinal()
+        if self.date_to:
+            mask &= (snapshot.row_date <= self.date_to.toordinal()) & (snapshot.row_date >= 0)
+        return mask

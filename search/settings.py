@@ -1,0 +1,76 @@
+"""Service settings: read once from the environment, validated at start-up, frozen.
+
+This is the only module of `search` that reads environment variables. Command line
+flags override them. The embedding model is *not* a service setting: the service
+always uses the model recorded in the index manifest.
+
+Variables:
+    SEARCH_INDEX_DIR        index directory (default: ./index)
+    SEARCH_HOST, SEARCH_PORT   where `serve` listens (default 127.0.0.1:8000)
+    SEARCH_RELOAD_SECONDS   how often to look for a new index generation (default 2)
+    SEARCH_QUERY_TRANSLATION   auto | off: translate queries with Apertium (default auto)
+    SEARCH_DEPTH            candidates per retriever before fusion (default 100)
+    SEARCH_RRF_K            reciprocal rank fusion constant (default 60)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.errors import SettingsError
+
+__all__ = ["ServiceSettings"]
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={raw!r} is not an integer in {low}..{high}; try {default}.")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={raw!r} is not a number in {low}..{high}; try {default}.")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    index_dir: Path
+    host: str
+    port: int
+    reload_seconds: float
+    query_translation: bool
+    depth: int
+    rrf_k: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceSettings:
+        env = os.environ if env is None else env
+        translation = env.get("SEARCH_QUERY_TRANSLATION", "auto").strip().lower()
+        if translation not in ("auto", "off"):
+            raise SettingsError(
+                f"SEARCH_QUERY_TRANSLATION={translation!r} is not one of auto, off."
+            )
+        return cls(
+            index_dir=Path(env.get("SEARCH_INDEX_DIR", "index")),
+            host=env.get("SEARCH_HOST", "127.0.0.1"),
+            port=_int(env, "SEARCH_PORT", 8000, 0, 65535),
+            reload_seconds=_float(env, "SEARCH_RELOAD_SECONDS", 2.0, 0.0, 3600.0),
+            query_translation=translation == "auto",
+            depth=_int(env, "SEARCH_DEPTH", 100, 10, 1000),
+            rrf_k=_int(env, "SEARCH_RRF_K", 60, 1, 10000),
+        )
