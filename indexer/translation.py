@@ -90,12 +90,14 @@ def _encode_input(text: str) -> bytes:
     """`text` in Apertium's stream format: specials escaped, newlines as superblanks.
 
     A superblank (`[...]`) passes through every stage untouched, so a line break
-    survives translation instead of being folded into an ordinary space.
+    survives translation instead of being folded into an ordinary space. The empty
+    one at the end is needed: `lt-proc -b` (lttoolbox 3.7) does not flush on a `\\0`
+    that follows a word's `$` directly, and would hold the answer until more input.
     """
     text = _CONTROL_CHARS.sub(" ", text)
     text = _STREAM_SPECIAL.sub(r"\\\1", text)
     text = _NEWLINES.sub("[\n]", text)
-    return text.encode("utf-8", errors="replace")
+    return (text + "[]").encode("utf-8", errors="replace")
 
 
 def _decode_output(raw: bytes) -> str:

@@ -24,6 +24,7 @@ from search.errors import ArticleNotFoundError, BadQueryError
 from search.filters import SearchFilters
 from search.fusion import FusedHit, Hit, LegScore, fuse
 from search.grouping import limit_per_article
+from search.lru import LruCache
 from search.lexical import LexicalQuery, LexicalRetriever
 from search.models import ArticleView, LegRank, SearchRequest, SearchResponse, SearchResult
 from search.query_parser import ParsedQuery, parse_query
@@ -79,6 +80,10 @@ class SearchEngine:
         self._translator = translator
         self._reload_lock = threading.Lock()
         self.degraded: list[str] = []
+        # Paging through results repeats a query: encoding (~10 ms) and translation
+        # (~2 ms) are cached; both are pure functions of their inputs.
+        self._vector_cache: LruCache[tuple[str, ...], npt.NDArray[np.float32]] = LruCache(2048)
+        self._translation_cache: LruCache[tuple[str, str, str], str] = LruCache(2048)
         self._loaded = self._load()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -122,6 +127,11 @@ class SearchEngine:
             encoder=self._encoders[ref],
         )
 
+    def clear_caches(self) -> None:
+        """Forget cached query vectors and translations (benchmarks measure cold queries)."""
+        self._vector_cache.clear()
+        self._translation_cache.clear()
+
     @property
     def translation_available(self) -> bool:
         return self._translator is not None and self.options.query_translation
@@ -161,7 +171,7 @@ class SearchEngine:
         if request.mode in ("hybrid", "semantic"):
             vector = self._query_vector(loaded, parsed, translations)
             runs["semantic"] = loaded.semantic.search(
-                vector, k=candidates, mask=filters.row_mask(snapshot)
+                vector, k=candidates, mask=self._semantic_mask(loaded, parsed, filters)
             )
         fused = self._fuse(runs, request)
         grouped = limit_per_article(
@@ -198,7 +208,7 @@ class SearchEngine:
         original_words = set(text.lower().split())
         translations: dict[str, str] = {}
         for source, target in (("es", "en"), ("en", "es")):
-            translated = self._translator.translate(text, source=source, target=target)
+            translated = self._translate_cached(text, source, target)
             if translated is None:
                 notes.append("translation failed for this query; searched without it")
                 return {}
@@ -207,6 +217,34 @@ class SearchEngine:
             if words and shared < _MAX_SHARED_WORDS:
                 translations[target] = translated
         return translations
+
+    def _translate_cached(self, text: str, source: str, target: str) -> str | None:
+        assert self._translator is not None
+        key = (text, source, target)
+        cached = self._translation_cache.get(key)
+        if cached is None:
+            cached = self._translator.translate(text, source=source, target=target)
+            if cached is not None:  # never cache a failure: the next call may work
+                self._translation_cache.put(key, cached)
+        return cached
+
+    def _semantic_mask(
+        self, loaded: _Loaded, parsed: ParsedQuery, filters: SearchFilters
+    ) -> npt.NDArray[np.bool_] | None:
+        """Filters plus the query's own constraints ("phrases", -exclusions) as a row mask."""
+        mask = filters.row_mask(loaded.snapshot)
+        if not parsed.phrases and not parsed.excluded_terms and not parsed.excluded_phrases:
+            return mask
+        required, excluded = loaded.lexical.constrained_rows(parsed)
+        if mask is None:
+            mask = np.ones(len(loaded.snapshot.passages), dtype=bool)
+        if required is not None:
+            keep = np.zeros_like(mask)
+            keep[list(required)] = True
+            mask &= keep
+        if excluded:
+            mask[list(excluded)] = False
+        return mask
 
     def _query_vector(
         self, loaded: _Loaded, parsed: ParsedQuery, translations: dict[str, str]
@@ -222,10 +260,15 @@ class SearchEngine:
         pivot = loaded.snapshot.manifest.translation.embedding_pivot
         if pivot and pivot in translations:
             texts.append(translations[pivot])
-        vectors = loaded.encoder.encode(texts)
-        vector = vectors.mean(axis=0)
+        key = (loaded.encoder.model_ref, *texts)
+        cached = self._vector_cache.get(key)
+        if cached is not None:
+            return cached
+        vector = loaded.encoder.encode(texts).mean(axis=0)
         norm = float(np.linalg.norm(vector))
-        return (vector / norm if norm > 0 else vector).astype(np.float32)
+        vector = (vector / norm if norm > 0 else vector).astype(np.float32)
+        self._vector_cache.put(key, vector)
+        return vector
 
     def _fuse(self, runs: dict[str, list[Hit]], request: SearchRequest) -> list[FusedHit]:
         if len(runs) == 1:  # one leg: its own order and score

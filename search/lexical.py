@@ -60,6 +60,35 @@ class LexicalRetriever:
             hits.append(Hit(key=int(row), score=float(score)))
         return hits
 
+    def constrained_rows(self, parsed: ParsedQuery) -> tuple[set[int] | None, set[int]]:
+        """What quoted phrases and -exclusions mean for the other retriever.
+
+        Returns (rows containing every phrase, or None when there is no phrase;
+        rows containing an excluded word or phrase). The semantic leg keeps only
+        the former and drops the latter, so "quoted" and -excluded hold in every
+        mode, not only for keyword matches.
+        """
+        required: set[int] | None = None
+        phrases = [self._phrase(p, ORIGINAL_FIELDS) for p in parsed.phrases]
+        present = [clause for clause in phrases if clause is not None]
+        if present:
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, c) for c in present])
+            required = self._all_rows(query)
+        excluded_clauses = self._terms(parsed.excluded_terms, ORIGINAL_FIELDS, 1.0)
+        excluded_clauses += [
+            clause
+            for clause in (self._phrase(p, ORIGINAL_FIELDS) for p in parsed.excluded_phrases)
+            if clause is not None
+        ]
+        excluded = self._all_rows(_any_of(excluded_clauses)) if excluded_clauses else set()
+        return required, excluded
+
+    def _all_rows(self, query: tantivy.Query) -> set[int]:
+        searcher = self._snapshot.searcher
+        limit = max(1, searcher.num_docs)
+        result = searcher.search(query, limit=limit, count=False)
+        return {int(searcher.doc(address)["row"][0]) for _, address in result.hits}
+
     def build_query(self, query: LexicalQuery, filters: SearchFilters) -> tantivy.Query | None:
         """The tantivy query, or None when nothing searchable is left after analysis."""
         parsed = query.parsed

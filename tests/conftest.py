@@ -45,3 +45,15 @@ def build(encoder: Encoder) -> BuildFn:
         return build_index(opts, encoder=encoder)
 
     return _build
+
+
+@pytest.fixture(scope="session")
+def translator():  # type: ignore[no-untyped-def]
+    """The real Apertium translator, or None where Apertium is not installed."""
+    from indexer.translation import ApertiumTranslator
+
+    if not ApertiumTranslator.is_available():
+        yield None
+        return
+    with ApertiumTranslator() as real:
+        yield real

@@ -1,0 +1,96 @@
+"""The engine configurations an evaluation compares, by name.
+
+`lexical`, `semantic` and `hybrid` are the engine's three modes as the service runs
+them (hybrid = Reciprocal Rank Fusion with the engine's k, 60 by default).
+`hybrid-rrfK` is RRF with k = K (Cormack, Clarke and Büttcher, SIGIR 2009: a
+smaller k gives the top ranks of each leg more weight), and `hybrid-wA` is
+weighted fusion of min-max normalised scores with semantic weight alpha = A
+(0 = lexical only, 1 = semantic only); see `search.fusion`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from search.models import SearchRequest
+
+__all__ = ["DEFAULT_VARIANTS", "Variant", "parse_variant", "parse_variants"]
+
+_RRF_NAME = re.compile(r"^hybrid-rrf(?P<k>\d+)$")
+_WEIGHTED_NAME = re.compile(r"^hybrid-w(?P<alpha>\d*\.?\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    name: str
+    mode: str  # lexical | semantic | hybrid
+    fusion: str = "rrf"  # rrf | weighted; only hybrid fuses
+    alpha: float | None = None  # semantic weight of weighted fusion
+    rrf_k: int | None = None  # None: the engine's default
+
+    def request(self, query: str, *, limit: int, translate: bool) -> SearchRequest:
+        """One result per article (the documents being judged), `limit` of them."""
+        return SearchRequest(
+            query=query,
+            mode=self.mode,
+            limit=limit,
+            per_article=1,
+            fusion=self.fusion,
+            alpha=self.alpha,
+            rrf_k=self.rrf_k,
+            translate=translate,
+        )
+
+    def settings(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "fusion": self.fusion if self.mode == "hybrid" else None,
+            "alpha": self.alpha,
+            "rrf_k": self.rrf_k,
+        }
+
+
+DEFAULT_VARIANTS: tuple[Variant, ...] = (
+    Variant("lexical", "lexical"),
+    Variant("semantic", "semantic"),
+    Variant("hybrid", "hybrid"),
+    Variant("hybrid-rrf10", "hybrid", rrf_k=10),
+    Variant("hybrid-w0.3", "hybrid", fusion="weighted", alpha=0.3),
+    Variant("hybrid-w0.5", "hybrid", fusion="weighted", alpha=0.5),
+    Variant("hybrid-w0.7", "hybrid", fusion="weighted", alpha=0.7),
+)
+
+
+def parse_variant(name: str) -> Variant:
+    """`lexical`, `semantic`, `hybrid`, `hybrid-rrf<K>` or `hybrid-w<alpha>`; ValueError otherwise."""
+    name = name.strip()
+    if name in ("lexical", "semantic", "hybrid"):
+        return Variant(name, name)
+    if match := _RRF_NAME.match(name):
+        k = int(match.group("k"))
+        if k >= 1:
+            return Variant(name, "hybrid", rrf_k=k)
+    if match := _WEIGHTED_NAME.match(name):
+        alpha = float(match.group("alpha"))
+        if math.isfinite(alpha) and 0.0 <= alpha <= 1.0:
+            return Variant(name, "hybrid", fusion="weighted", alpha=alpha)
+    raise ValueError(
+        f"Unknown mode {name!r}: use lexical, semantic, hybrid, hybrid-rrf<K> (K >= 1, "
+        "e.g. hybrid-rrf10) or hybrid-w<alpha> (0..1, e.g. hybrid-w0.3)."
+    )
+
+
+def parse_variants(text: str) -> tuple[Variant, ...]:
+    """A comma-separated list, e.g. "lexical,hybrid-w0.3"; "all" is `DEFAULT_VARIANTS`."""
+    if text.strip() == "all":
+        return DEFAULT_VARIANTS
+    names = [part for part in (p.strip() for p in text.split(",")) if part]
+    if not names:
+        raise ValueError("--modes is empty; name at least one mode, e.g. --modes hybrid.")
+    variants = tuple(parse_variant(name) for name in names)
+    duplicates = sorted({v.name for v in variants if [w.name for w in variants].count(v.name) > 1})
+    if duplicates:
+        raise ValueError(f"--modes names {', '.join(duplicates)} more than once.")
+    return variants

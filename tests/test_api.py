@@ -1,0 +1,238 @@
+"""The JSON API through the real app in-process: real index, real model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from search.api import create_app
+from search.engine import SearchEngine
+from tests.corpus import write_corpus, write_jsonl
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory, build) -> Path:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("api")
+    corpus = write_corpus(root / "corpus")
+    extra = write_jsonl(
+        root / "extra.jsonl",
+        [
+            {
+                "id": "dated-1",
+                "title": "Flood warning",
+                "text": "Heavy flooding hit the northern towns after days of rain.",
+                "date": "2024-05-01",
+                "source": "Daily Wire Service",
+                "url": "https://example.org/flood",
+            },
+            {
+                "id": "dated-2",
+                "title": "Flood aftermath",
+                "text": "Residents cleaned mud from their homes as the flooding receded.",
+                "date": "2025-01-15",
+                "source": "Evening Post",
+            },
+        ],
+    )
+    build([corpus, extra], root / "index")
+    return root / "index"
+
+
+@pytest.fixture(scope="module")
+def client(index_dir: Path, encoder, translator):  # type: ignore[no-untyped-def]
+    engine = SearchEngine(index_dir, encoder=encoder, translator=translator)
+    with TestClient(create_app(engine, reload_seconds=0)) as test_client:
+        yield test_client
+
+
+def search(client: TestClient, **params: object) -> dict:  # type: ignore[type-arg]
+    response = client.get("/api/search", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_response_shape(client: TestClient) -> None:
+    body = search(client, q="hurricane Acapulco")
+    assert set(body) >= {"query", "mode", "total", "took_ms", "results"}
+    assert body["mode"] == "hybrid" and body["query"] == "hurricane Acapulco"
+    top = body["results"][0]
+    assert top["article_id"] == "en/hurricane.txt"
+    assert set(top) >= {
+        "article_id", "passage_id", "title", "text", "snippet", "lang", "start", "end",
+        "date", "source", "url", "score", "lexical", "semantic",
+    }  # fmt: skip
+    assert top["lang"] == "en"
+    assert "<mark>" in top["snippet"]
+    assert top["lexical"]["rank"] >= 1 and top["semantic"]["rank"] >= 1
+    assert top["title"] == "Hurricane batters the Pacific coast"
+
+
+def test_modes_fill_only_their_leg(client: TestClient) -> None:
+    lexical = search(client, q="hurricane", mode="lexical")["results"]
+    semantic = search(client, q="hurricane", mode="semantic")["results"]
+    assert lexical and all(r["semantic"] is None and r["lexical"] for r in lexical)
+    assert semantic and all(r["lexical"] is None and r["semantic"] for r in semantic)
+
+
+def test_spanish_inflections_find_spanish_passages(client: TestClient) -> None:
+    # "extorsiones"/"comerciante" (typed without accents too) vs "extorsión"/"comerciantes"
+    for query in ("extorsion comerciante", "extorsiones", "la extorsión"):
+        results = search(client, q=query, mode="lexical", lang="es")["results"]
+        assert results[0]["article_id"] == "es/extorsion.txt", query
+    atacar = search(client, q="atacaron cárteles", mode="lexical", lang="es")["results"]
+    assert atacar[0]["article_id"] == "es/ataque.txt"
+
+
+def test_name_without_accents_finds_accented_name(client: TestClient) -> None:
+    results = search(client, q="Garcia Harfuch", mode="lexical")["results"]
+    assert results[0]["article_id"] == "en/harfuch-attack.txt"
+    assert "<mark>García</mark>" in results[0]["snippet"]
+
+
+def test_language_filter_applies_inside_both_legs(client: TestClient) -> None:
+    for mode in ("hybrid", "lexical", "semantic"):
+        body = search(client, q="hurricane huracán", mode=mode, lang="es", limit=20)
+        assert body["results"] and {r["lang"] for r in body["results"]} == {"es"}, mode
+        assert body["total"] == len(body["results"])
+
+
+def test_source_and_date_filters(client: TestClient) -> None:
+    by_source = search(client, q="flooding", source="Evening Post")["results"]
+    assert [r["article_id"] for r in by_source] == ["dated-2"]
+    by_date = search(client, q="flooding", date_from="2024-01-01", date_to="2024-12-31")
+    assert [r["article_id"] for r in by_date["results"]] == ["dated-1"]
+    assert by_date["results"][0]["url"] == "https://example.org/flood"
+    assert by_date["results"][0]["date"] == "2024-05-01"
+
+
+def test_pagination_is_stable_and_total_honest(client: TestClient) -> None:
+    whole = search(client, q="the capital voters", limit=8)
+    first = search(client, q="the capital voters", limit=4, offset=0)
+    second = search(client, q="the capital voters", limit=4, offset=4)
+    ids = [r["passage_id"] for r in first["results"] + second["results"]]
+    assert ids == [r["passage_id"] for r in whole["results"]]
+    assert len(set(ids)) == len(ids)
+    assert first["total"] == second["total"] == whole["total"] >= 8
+    beyond = search(client, q="the capital voters", limit=5, offset=whole["total"])
+    assert beyond["results"] == [] and beyond["total"] == whole["total"]
+
+
+def test_per_article_groups_passages(client: TestClient) -> None:
+    one = search(client, q="flooding rain", limit=50)["results"]
+    articles = [r["article_id"] for r in one]
+    assert len(articles) == len(set(articles))
+    many = search(client, q="flooding rain", limit=50, per_article=5)["results"]
+    assert len(many) >= len(one)
+
+
+def test_phrases_and_exclusions_hold_in_every_mode(client: TestClient) -> None:
+    for mode in ("hybrid", "lexical", "semantic"):
+        quoted = search(client, q='"armoured vehicle"', mode=mode)["results"]
+        assert [r["article_id"] for r in quoted] == ["en/harfuch-attack.txt"], mode
+        excluded = search(client, q="flooding -mud", mode=mode, limit=50)["results"]
+        assert "dated-2" not in {r["article_id"] for r in excluded}, mode
+
+
+def test_weighted_fusion_extremes(client: TestClient) -> None:
+    q = "storm flooding homes"
+    lexical = search(client, q=q, mode="lexical", limit=5)["results"]
+    semantic = search(client, q=q, mode="semantic", limit=5)["results"]
+    alpha0 = search(client, q=q, fusion="weighted", alpha=0, limit=5)["results"]
+    alpha1 = search(client, q=q, fusion="weighted", alpha=1, limit=5)["results"]
+    lexical_ids = [r["passage_id"] for r in lexical]
+    assert [r["passage_id"] for r in alpha0][: len(lexical_ids)] == lexical_ids
+    assert [r["passage_id"] for r in alpha1] == [r["passage_id"] for r in semantic]
+
+
+def test_article_endpoint(client: TestClient) -> None:
+    response = client.get("/api/articles/es/ataque.txt")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["title"] == "Atacan al jefe de la policía"
+    assert body["lang"] == "es"
+    passages = body["passages"]
+    assert passages and passages[0]["start"] == 0
+    assert passages[-1]["end"] == len(body["text"])
+
+
+def test_health(client: TestClient) -> None:
+    body = client.get("/api/health").json()
+    assert body["status"] in ("ok", "degraded")
+    assert body["articles"] == 9 and body["passages"] >= 9
+    assert body["model"]["name"].endswith("all-MiniLM-L6-v2")
+    assert body["generation"]
+    assert isinstance(body["degraded"], list)
+
+
+def test_openapi_and_docs(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert "/api/search" in schema["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"q": ""}, "q"),
+        ({"q": "   \t "}, "q"),
+        ({"q": "x" * 1001}, "q"),
+        ({"q": "-only -excluded"}, "q"),
+        ({"q": "*"}, "q"),
+        ({"q": "\x00\x01\x02"}, "q"),
+        ({}, "q"),
+        ({"q": "a", "limit": 0}, "limit"),
+        ({"q": "a", "limit": 101}, "limit"),
+        ({"q": "a", "limit": "ten"}, "limit"),
+        ({"q": "a", "offset": -1}, "offset"),
+        ({"q": "a", "offset": 5000}, "offset"),
+        ({"q": "a", "mode": "fuzzy"}, "mode"),
+        ({"q": "a", "lang": "fr"}, "lang"),
+        ({"q": "a", "alpha": 2}, "alpha"),
+        ({"q": "a", "alpha": "nan"}, "alpha"),
+        ({"q": "a", "alpha": 0.5}, "alpha"),  # alpha without fusion=weighted
+        ({"q": "a", "fusion": "borda"}, "fusion"),
+        ({"q": "a", "per_article": 0}, "per_article"),
+        ({"q": "a", "date_from": "yesterday"}, "date_from"),
+        ({"q": "a", "date_from": "2025-01-01", "date_to": "2024-01-01"}, "date_from"),
+    ],
+)
+def test_bad_parameters_get_one_error_shape(
+    client: TestClient, params: dict[str, object], parameter: str
+) -> None:
+    response = client.get("/api/search", params=params)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert set(error) == {"status", "code", "parameter", "message"}
+    assert error["status"] == 400 and error["parameter"] == parameter
+    assert parameter in error["message"] or parameter == "q"
+
+
+@pytest.mark.parametrize(
+    "raw_query",
+    [
+        "q=%FF%FE",  # invalid UTF-8
+        "q=AND%20(",
+        "q=%22unclosed",
+        "q=-",
+        "q=title%3A",
+        "q=lang%3Aes",
+        "q=http%3A%2F%2Fexample.org%2Fa%3Fb%3Dc",
+        "q=%E2%80%AE%F0%9F%92%A5",  # RLO + emoji
+        "q=a&lang=en&lang=es&lang=",
+    ],
+)
+def test_hostile_queries_never_500(client: TestClient, raw_query: str) -> None:
+    response = client.get(f"/api/search?{raw_query}")
+    assert response.status_code in (200, 400), response.text
+    json.dumps(response.json())
+
+
+def test_unknown_article_and_route_use_the_error_shape(client: TestClient) -> None:
+    missing = client.get("/api/articles/no/such/article")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "article_not_found"
+    route = client.get("/api/nothing-here")
+    assert route.status_code == 404 and route.json()["error"]["status"] == 404

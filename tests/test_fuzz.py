@@ -1,0 +1,92 @@
+"""Property-based fuzzing: the API from its own OpenAPI schema, and the query path.
+
+Bounded so `make test` stays fast; the properties are "no 5xx" and "no exception".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from search.api import create_app
+from search.engine import SearchEngine
+from search.errors import BadQueryError
+from search.lexical import LexicalQuery
+from search.filters import SearchFilters
+from search.models import SearchRequest
+from search.query_parser import parse_query
+from tests.corpus import write_corpus
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, build, encoder, translator) -> SearchEngine:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("fuzz")
+    build([write_corpus(root / "corpus")], root / "index", translation="off")
+    return SearchEngine(root / "index", encoder=encoder, translator=translator)
+
+
+@pytest.fixture(scope="module")
+def app(engine: SearchEngine):  # type: ignore[no-untyped-def]
+    return create_app(engine, reload_seconds=0)
+
+
+@pytest.mark.parametrize(
+    ("path", "max_examples"), [("/api/search", 150), ("/api/articles/{article_id}", 30),
+                               ("/api/health", 5)]  # fmt: skip
+)
+def test_api_never_answers_5xx(app, path: str, max_examples: int) -> None:  # type: ignore[no-untyped-def]
+    """Cases generated from the app's own OpenAPI schema by schemathesis."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operation = schema[path]["GET"]
+    client = TestClient(app)
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck))
+    def check(case) -> None:  # type: ignore[no-untyped-def]
+        response = case.call(session=client)
+        assert response.status_code < 500, (case.path, case.query, response.text[:500])
+        if response.status_code >= 400:
+            error = response.json()["error"]
+            assert error["status"] == response.status_code and error["message"]
+
+    check()
+
+
+_hostile = st.one_of(
+    st.text(max_size=200),
+    st.lists(
+        st.sampled_from(
+            ['"', "-", "*", "AND", "OR", "NOT", "(", ")", ":", "lang:es", "title:", "\\",
+             "http://a.b/c?d=e", "^2", "~1", "[a TO b]", "García", "extorsión", "\x00", "«", "»",
+             "+", "' OR 1=1 --", "<script>", "𝔘𝔫𝔦", "ﬁ"]  # fmt: skip
+        ),
+        max_size=12,
+    ).map(" ".join),
+)
+
+
+@given(text=_hostile)
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+def test_lexical_query_building_never_raises(engine: SearchEngine, text: str) -> None:
+    loaded = engine._loaded
+    parsed = parse_query(text)
+    loaded.lexical.build_query(LexicalQuery(parsed), SearchFilters())
+    loaded.lexical.search(LexicalQuery(parsed), k=10, filters=SearchFilters(langs=("es",)))
+    loaded.lexical.constrained_rows(parsed)
+
+
+@given(text=_hostile, mode=st.sampled_from(["lexical", "hybrid"]))
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+def test_engine_search_raises_only_bad_query(engine: SearchEngine, text: str, mode: str) -> None:
+    try:
+        response = engine.search(SearchRequest(query=text, mode=mode, limit=5, translate=False))
+    except BadQueryError as error:
+        assert error.parameter == "q"
+        return
+    for result in response.results:
+        assert "<script>" not in result.snippet
