@@ -71,9 +71,7 @@ def _read_source(source: Path) -> Iterator[Article | InputProblem]:
     elif source.suffix.lower() in TEXT_SUFFIXES:
         yield from _read_text_file(source, article_id=source.name)
     else:
-        yield InputProblem(
-            str(source), "not a folder, .jsonl, .txt or .md file; pass one of those"
-        )
+        yield InputProblem(str(source), "not a folder, .jsonl, .txt or .md file; pass one of those")
 
 
 def _read_folder(folder: Path) -> Iterator[Article | InputProblem]:

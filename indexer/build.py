@@ -195,11 +195,15 @@ def _chunk_all(
     passages: list[_Passage] = []
     for article in articles:
         article_language = detector.detect(article.text, hint=article.lang_hint)
+
+        def paragraph_language(text: str, hint: str = article_language) -> str:
+            return detector.detect(text, hint=hint)
+
         spans = chunk_text(
             article.text,
             count_tokens=encoder.count_tokens,
             options=chunking,
-            language_of=lambda text, hint=article_language: detector.detect(text, hint=hint),
+            language_of=paragraph_language,
         )
         for number, span in enumerate(spans):
             text = article.text[span.start : span.end]
@@ -260,7 +264,9 @@ def _translate_and_embed(
         pivot_rows = set(needs_pivot)
         direct_rows = [p.record.row for p in passages if p.record.row not in pivot_rows]
         progress.stage("embedding", len(passages))
-        _encode_rows(embeddings, direct_rows, [p.text for p in passages], encoder, options, progress)
+        _encode_rows(
+            embeddings, direct_rows, [p.text for p in passages], encoder, options, progress
+        )
         translated_count = 0
         for source, job in jobs.items():
             rows = [p.record.row for p in passages if p.record.lang == source]

@@ -44,7 +44,8 @@ class ChunkingOptions:
             raise ValueError(f"max_tokens={self.max_tokens} is too small; use at least 8.")
         if not 0 <= self.overlap_tokens < self.max_tokens:
             raise ValueError(
-                f"overlap_tokens={self.overlap_tokens} must be in [0, max_tokens={self.max_tokens})."
+                f"overlap_tokens={self.overlap_tokens} must be in "
+                f"[0, max_tokens={self.max_tokens})."
             )
 
 

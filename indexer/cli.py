@@ -6,7 +6,6 @@ Exit codes: 0 ok, 1 failure (including --strict with bad inputs), 2 usage error.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections import Counter
@@ -99,9 +98,10 @@ def _build(args: argparse.Namespace, settings: IndexerSettings, index_dir: Path)
     for problem in report.problems:
         print(f"warning: {problem}", file=sys.stderr)
     languages = ", ".join(f"{k} {v}" for k, v in manifest.passages_by_language.items()) or "none"
+    pivot = manifest.translation.embedding_pivot
     translation = (
         f"on ({manifest.translation.translated_passages} passages translated"
-        f"{', embedding pivot ' + manifest.translation.embedding_pivot if manifest.translation.embedding_pivot else ''})"
+        f"{', embedding pivot ' + pivot if pivot else ''})"
         if manifest.translation.enabled
         else f"off ({manifest.translation.reason})"
     )

@@ -88,7 +88,8 @@ class Encoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> npt.NDArray[np.float32]:
-        return self.encode([text])[0]
+        vector: npt.NDArray[np.float32] = self.encode([text])[0]
+        return vector
 
 
 def _load(model_ref: str, *, allow_downloads: bool) -> Any:

@@ -35,8 +35,7 @@ class LanguageDetector:
             factory = DetectorFactory()
             factory.seed = seed
             profiles = [
-                (Path(PROFILES_DIRECTORY) / code).read_text(encoding="utf-8")
-                for code in codes
+                (Path(PROFILES_DIRECTORY) / code).read_text(encoding="utf-8") for code in codes
             ]
             factory.load_json_profile(profiles)
             return factory

@@ -185,11 +185,17 @@ def write_jsonl(path: Path, records: list[ArticleRecord] | list[PassageRecord]) 
 
 
 def read_articles_store(paths: GenerationPaths) -> list[ArticleRecord]:
-    return [ArticleRecord(**record) for record in _read_jsonl(paths.articles)]
+    try:
+        return [ArticleRecord(**record) for record in _read_jsonl(paths.articles)]  # type: ignore[arg-type]
+    except TypeError as error:
+        raise _bad_record(paths.articles, error) from error
 
 
 def read_passages_store(paths: GenerationPaths) -> list[PassageRecord]:
-    passages = [PassageRecord(**record) for record in _read_jsonl(paths.passages)]
+    try:
+        passages = [PassageRecord(**record) for record in _read_jsonl(paths.passages)]  # type: ignore[arg-type]
+    except TypeError as error:
+        raise _bad_record(paths.passages, error) from error
     for expected, passage in enumerate(passages):
         if passage.row != expected:
             raise IndexCorruptError(
@@ -197,6 +203,13 @@ def read_passages_store(paths: GenerationPaths) -> list[PassageRecord]:
                 "is corrupt. Rebuild it with: python -m indexer build"
             )
     return passages
+
+
+def _bad_record(path: Path, error: TypeError) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"{path} holds a record of the wrong shape ({error}). Rebuild the index with: "
+        "python -m indexer build"
+    )
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, object]]:

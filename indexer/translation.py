@@ -9,9 +9,11 @@ flush: on reading `\\0` a stage flushes its output and writes `\\0`) and start t
 chain once per direction. A request is then "write text + `\\0`, read up to the
 next `\\0`" — about 2 ms for a short query once warm.
 
-Generation runs with `-n` (what `apertium -u` does) rather than `-g`, so unknown
-and untranslatable words come back as plain text without the `*`, `@` and `#`
-marks; marks that slip through anyway are stripped when decoding.
+Generation runs with `-n` (what `apertium -u` does) rather than apertium-apy's
+`-g`: unknown and untranslatable words then come back as plain text without the
+`*`, `@` and `#` marks. Stripping the marks from `-g` output instead would also eat
+literal characters (`*f` in the input comes back as `**f`, `@` marks come back
+escaped like literal `@`), and on the XQuAD passages `-n` left no mark at all.
 
 Failure is never fatal: with Apertium missing, a hung stage or a dead process the
 translator returns None (callers index or search without a translation) and the
@@ -40,17 +42,22 @@ _logger = logging.getLogger(__name__)
 _DEFAULT_MODES_DIR = Path("/usr/share/apertium/modes")
 _APERTIUM_CODES = {"en": "eng", "es": "spa"}
 # Stages that flush on `\0` by themselves and reject `-z` (as in apertium-apy).
-_NO_NULL_FLUSH_FLAG = re.compile(r"^([^ ]*/)?(vislcg3|cg-mwesplit|hfst-tokeni[sz]e|divvun-suggest)$")
+_NO_NULL_FLUSH_FLAG = re.compile(
+    r"^([^ ]*/)?(vislcg3|cg-mwesplit|hfst-tokeni[sz]e|divvun-suggest)$"
+)
 # Characters with a meaning in Apertium's stream format (lttoolbox's escaped set,
 # plus the `*`/`#`/`~` marks), written with a backslash so they stay literal text.
 _STREAM_SPECIAL = re.compile(r"([\\\[\]^$/@<>{}*#~])")
 # Controls other than tab and newline confuse some stages; `\0` would end the input.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NEWLINES = re.compile(r"\r\n?|\n")
-# Output tokens: an escaped character, a superblank `[...]` (how our newlines
-# travel), or a `*`/`@`/`#` unknown-word mark at the start of a word.
-_OUTPUT_TOKEN = re.compile(r"\\(.)|\[((?:\\.|[^\\\]])*)\]|(?<!\w)[*@#]+(?=\w)|\uffff", re.DOTALL)
+# Output tokens: an escaped character, or a superblank `[...]` (how our newlines
+# travel). U+FFFF is an end-of-input artefact of `lt-proc -p`, never wanted.
+_OUTPUT_TOKEN = re.compile(r"\\(.)|\[((?:\\.|[^\\\]])*)\]|\uffff", re.DOTALL)
 _READ_SIZE = 1 << 16
+# Texts per lock hold in `translate_many`: a query waits at most one batch (about
+# a second of passages) behind an index build in the same process.
+_BATCH_SIZE = 64
 
 
 class _PipelineTimeoutError(Exception):
@@ -101,7 +108,7 @@ def _encode_input(text: str) -> bytes:
 
 
 def _decode_output(raw: bytes) -> str:
-    """Plain text from a stage's output: escapes undone, superblanks opened, marks gone."""
+    """Plain text from the last stage's output: escapes undone, superblanks opened."""
 
     def plain(token: re.Match[str]) -> str:
         if token.group(1) is not None:
@@ -233,28 +240,21 @@ class ApertiumTranslator:
         return self.translate_many([text], source=source, target=target)[0]
 
     def translate_many(self, texts: Sequence[str], *, source: str, target: str) -> list[str | None]:
-        """One translation (or None) per text, streamed through the pipeline in one go."""
+        """One translation (or None) per text, streamed through the pipeline in batches.
+
+        Blank texts translate to "" without touching Apertium. A batch that times
+        out gets None for its unanswered texts; the next batch starts a new pipeline.
+        """
         direction = self._direction(source, target)
-        results: list[str | None] = [None] * len(texts)
+        results: list[str | None] = [None if text.strip() else "" for text in texts]
         todo = [index for index, text in enumerate(texts) if text.strip()]
-        for index, text in enumerate(texts):
-            if not text.strip():
-                results[index] = ""
-        if not todo or not self._check_available():
-            return results if not todo else [None] * len(texts)
-        payloads = [_encode_input(texts[index]) for index in todo]
-        lock = self._locks[direction]
-        if not lock.acquire(timeout=self._timeout_s):
-            _logger.warning("Apertium %s busy for over %.1f s; not translating", direction, self._timeout_s)
+        if todo and not self._check_available():
             return [None] * len(texts)
-        try:
-            outputs = self._run(direction, payloads)
-        finally:
-            lock.release()
-        for index, output in zip(todo, outputs, strict=False):
-            results[index] = _decode_output(output)
-        for index in todo[len(outputs) :]:
-            results[index] = None
+        for start in range(0, len(todo), _BATCH_SIZE):
+            batch = todo[start : start + _BATCH_SIZE]
+            outputs = self._translate_batch(direction, [_encode_input(texts[i]) for i in batch])
+            for index, output in zip(batch, outputs, strict=False):
+                results[index] = _decode_output(output)
         return results
 
     def close(self) -> None:
@@ -281,7 +281,8 @@ class ApertiumTranslator:
     def _direction(self, source: str, target: str) -> str:
         if source not in _APERTIUM_CODES or target not in _APERTIUM_CODES or source == target:
             raise ValueError(
-                f"Unsupported translation pair {source!r}->{target!r}; use 'en'->'es' or 'es'->'en'."
+                f"Unsupported translation pair {source!r}->{target!r}; "
+                "use source='en', target='es' or source='es', target='en'."
             )
         return f"{_APERTIUM_CODES[source]}-{_APERTIUM_CODES[target]}"
 
@@ -290,18 +291,30 @@ class ApertiumTranslator:
             self._available = self.is_available(self._modes_dir)
             if not self._available:
                 _logger.warning(
-                    "Apertium eng-spa/spa-eng not found under %s (apt-get install apertium-eng-spa);"
-                    " translation is off",
+                    "Apertium eng-spa/spa-eng not found under %s; translation is off"
+                    " (install it with: apt-get install apertium-eng-spa)",
                     self._modes_dir,
                 )
         return self._available and not self._closed
 
-    def _run(self, direction: str, payloads: list[bytes]) -> list[bytes]:
-        """Outputs for `payloads` (fewer on failure); caller holds the direction's lock.
+    def _translate_batch(self, direction: str, payloads: list[bytes]) -> list[bytes]:
+        """Raw outputs for `payloads`, fewer (the first ones only) on failure.
 
         A pipeline found broken (a stage died since the last call) is restarted
         and the unanswered payloads are sent once more.
         """
+        lock = self._locks[direction]
+        if not lock.acquire(timeout=self._timeout_s):
+            _logger.warning(
+                "Apertium %s busy for over %.1f s; not translating", direction, self._timeout_s
+            )
+            return []
+        try:
+            return [] if self._closed else self._exchange_locked(direction, payloads)
+        finally:
+            lock.release()
+
+    def _exchange_locked(self, direction: str, payloads: list[bytes]) -> list[bytes]:
         outputs: list[bytes] = []
         for attempt in (1, 2):
             try:
@@ -312,14 +325,19 @@ class ApertiumTranslator:
                 outputs += error.outputs
                 self._stop(direction)
                 if attempt == 2:
-                    _logger.warning("Apertium %s pipeline keeps closing; not translating", direction)
+                    _logger.warning(
+                        "Apertium %s pipeline keeps closing; not translating", direction
+                    )
             except _PipelineTimeoutError as error:
                 outputs += error.outputs
                 self._stop(direction)
                 _logger.warning(
                     "Apertium %s gave no answer within %.1f s; killed it (%d of %d texts done)",
-                    direction, self._timeout_s, len(outputs), len(payloads),
-                )  # fmt: skip
+                    direction,
+                    self._timeout_s,
+                    len(outputs),
+                    len(payloads),
+                )
                 break
             except OSError as error:
                 self._stop(direction)

@@ -112,7 +112,7 @@ def create_app(engine: SearchEngine, *, reload_seconds: float = 2.0) -> FastAPI:
 
     @app.get("/api/search", tags=["search"])
     def api_search(
-        q: Annotated[str, Query(description="words, \"phrases\", -excluded")],
+        q: Annotated[str, Query(description='words, "phrases", -excluded')],
         mode: Annotated[str, Query(description="hybrid | lexical | semantic")] = "hybrid",
         limit: Annotated[int, Query(description="results per page, 1..100")] = 10,
         offset: Annotated[int, Query(description="results to skip, 0..1000")] = 0,

@@ -41,7 +41,7 @@ _BUILTIN_QUERIES = [
 
 def _percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return f"median {statistics.median(ordered):7.2f} ms   p95 {p95:7.2f} ms"
 
 

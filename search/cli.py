@@ -114,8 +114,10 @@ def _print_readable(response: SearchResponse) -> None:
     import html
     import re
 
-    print(f"{response.total} results for {response.query!r} ({response.mode}, "
-          f"{response.took_ms:.0f} ms)")
+    print(
+        f"{response.total} results for {response.query!r} ({response.mode}, "
+        f"{response.took_ms:.0f} ms)"
+    )
     for name, text in response.translations.items():
         print(f"  translated to {name}: {text}")
     for note in response.notes:
@@ -128,6 +130,8 @@ def _print_readable(response: SearchResponse) -> None:
         )
         snippet = html.unescape(re.sub(r"</?mark>", "**", result.snippet))
         print(f"\n{number}. [{result.lang}] {result.title}")
-        print(f"   {result.article_id}  score {result.score:.4f} ({ranks})"
-              + ("  via translation" if result.via_translation else ""))
+        print(
+            f"   {result.article_id}  score {result.score:.4f} ({ranks})"
+            + ("  via translation" if result.via_translation else "")
+        )
         print(textwrap.indent(textwrap.fill(snippet, width=96), "   "))

@@ -24,8 +24,8 @@ from search.errors import ArticleNotFoundError, BadQueryError
 from search.filters import SearchFilters
 from search.fusion import FusedHit, Hit, LegScore, fuse
 from search.grouping import limit_per_article
-from search.lru import LruCache
 from search.lexical import LexicalQuery, LexicalRetriever
+from search.lru import LruCache
 from search.models import ArticleView, LegRank, SearchRequest, SearchResponse, SearchResult
 from search.query_parser import ParsedQuery, parse_query
 from search.semantic import SemanticRetriever
@@ -264,9 +264,9 @@ class SearchEngine:
         cached = self._vector_cache.get(key)
         if cached is not None:
             return cached
-        vector = loaded.encoder.encode(texts).mean(axis=0)
-        norm = float(np.linalg.norm(vector))
-        vector = (vector / norm if norm > 0 else vector).astype(np.float32)
+        mean = loaded.encoder.encode(texts).mean(axis=0)
+        norm = float(np.linalg.norm(mean))
+        vector: npt.NDArray[np.float32] = (mean / norm if norm > 0 else mean).astype(np.float32)
         self._vector_cache.put(key, vector)
         return vector
 

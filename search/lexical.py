@@ -104,8 +104,11 @@ class LexicalRetriever:
             target = FIELD_BY_LANGUAGE.get(language)
             if target:
                 should.extend(self._terms(translation.split(), (target,), query.translated_boost))
-        must = [self._phrase(phrase, ORIGINAL_FIELDS) for phrase in parsed.phrases]
-        must = [clause for clause in must if clause is not None]
+        must = [
+            clause
+            for clause in (self._phrase(phrase, ORIGINAL_FIELDS) for phrase in parsed.phrases)
+            if clause is not None
+        ]
         if not should and not must:
             return None
         must_not = list(self._terms(parsed.excluded_terms, ORIGINAL_FIELDS, 1.0))

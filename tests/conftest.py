@@ -12,9 +12,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from indexer.build import BuildOptions, BuildReport, build_index  # noqa: E402
-from indexer.encoder import Encoder  # noqa: E402
-from indexer.settings import default_model_ref  # noqa: E402
+from indexer.build import BuildOptions, BuildReport, build_index
+from indexer.encoder import Encoder
+from indexer.settings import default_model_ref
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS = REPO_ROOT / "seeds"

@@ -5,8 +5,6 @@ Bounded so `make test` stays fast; the properties are "no 5xx" and "no exception
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -16,8 +14,8 @@ from hypothesis import strategies as st
 from search.api import create_app
 from search.engine import SearchEngine
 from search.errors import BadQueryError
-from search.lexical import LexicalQuery
 from search.filters import SearchFilters
+from search.lexical import LexicalQuery
 from search.models import SearchRequest
 from search.query_parser import parse_query
 from tests.corpus import write_corpus
@@ -36,8 +34,8 @@ def app(engine: SearchEngine):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    ("path", "max_examples"), [("/api/search", 150), ("/api/articles/{article_id}", 30),
-                               ("/api/health", 5)]  # fmt: skip
+    ("path", "max_examples"),
+    [("/api/search", 150), ("/api/articles/{article_id}", 30), ("/api/health", 5)],
 )
 def test_api_never_answers_5xx(app, path: str, max_examples: int) -> None:  # type: ignore[no-untyped-def]
     """Cases generated from the app's own OpenAPI schema by schemathesis."""
@@ -61,9 +59,34 @@ _hostile = st.one_of(
     st.text(max_size=200),
     st.lists(
         st.sampled_from(
-            ['"', "-", "*", "AND", "OR", "NOT", "(", ")", ":", "lang:es", "title:", "\\",
-             "http://a.b/c?d=e", "^2", "~1", "[a TO b]", "García", "extorsión", "\x00", "«", "»",
-             "+", "' OR 1=1 --", "<script>", "𝔘𝔫𝔦", "ﬁ"]  # fmt: skip
+            [
+                '"',
+                "-",
+                "*",
+                "AND",
+                "OR",
+                "NOT",
+                "(",
+                ")",
+                ":",
+                "lang:es",
+                "title:",
+                "\\",
+                "http://a.b/c?d=e",
+                "^2",
+                "~1",
+                "[a TO b]",
+                "García",
+                "extorsión",
+                "\x00",
+                "«",
+                "»",
+                "+",
+                "' OR 1=1 --",
+                "<script>",
+                "𝔘𝔫𝔦",
+                "ﬁ",
+            ]
         ),
         max_size=12,
     ).map(" ".join),

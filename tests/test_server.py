@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from search.api import create_app
+from search.background_server import serve
 from search.engine import SearchEngine
 from search.errors import IndexNotFoundError
 from tests.conftest import REPO_ROOT
 from tests.corpus import write_corpus
-from search.background_server import serve
 
 
 def test_search_over_real_http(tmp_path: Path, build, encoder) -> None:  # type: ignore[no-untyped-def]
@@ -32,9 +32,7 @@ def test_search_over_real_http(tmp_path: Path, build, encoder) -> None:  # type:
         assert httpx.get(f"{base_url}/api/health").json()["passages"] > 0
 
 
-def test_hot_reload_without_failed_or_mixed_requests(
-    tmp_path: Path, build, encoder
-) -> None:  # type: ignore[no-untyped-def]
+def test_hot_reload_without_failed_or_mixed_requests(tmp_path: Path, build, encoder) -> None:  # type: ignore[no-untyped-def]
     corpus = write_corpus(tmp_path / "corpus")
     index_dir = tmp_path / "index"
     build([corpus], index_dir, translation="off")
@@ -88,9 +86,7 @@ def test_engine_refuses_missing_index(tmp_path: Path, encoder) -> None:  # type:
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
-def test_serve_refuses_to_start_without_a_good_index(
-    tmp_path: Path, build, damage: str
-) -> None:  # type: ignore[no-untyped-def]
+def test_serve_refuses_to_start_without_a_good_index(tmp_path: Path, build, damage: str) -> None:  # type: ignore[no-untyped-def]
     index_dir = tmp_path / "index"
     if damage == "corrupt":
         build([write_corpus(tmp_path / "corpus")], index_dir, translation="off")
