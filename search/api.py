@@ -24,7 +24,7 @@ from search.engine import SearchEngine
 from search.errors import ArticleNotFoundError, BadQueryError
 from search.models import SearchRequest, SearchResponse
 
-__all__ = ["create_app", "error_body", "parse_search_params"]
+__all__ = ["create_app", "error_body", "parse_search_params", "response_json"]
 
 log = logging.getLogger(__name__)
 

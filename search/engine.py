@@ -295,6 +295,10 @@ class SearchEngine:
         passage = snapshot.passages[hit.key]
         article = snapshot.articles[passage.article_id]
         text = snapshot.passage_text(hit.key)
+        if passage.start == 0 and text.lstrip().startswith(article.title):
+            # The title is shown above the snippet already: don't repeat it.
+            body = text.lstrip()[len(article.title) :]
+            text = body if body.strip() else text
         positive = (*parsed.terms, *parsed.phrases)
         own = query_tokens(self._analyzers, passage.lang, positive)
         spans = find_matches(self._analyzers, passage.lang, text, own)
@@ -309,7 +313,7 @@ class SearchEngine:
             article_id=article.id,
             passage_id=passage.passage_id,
             title=article.title,
-            text=text.strip(),
+            text=snapshot.passage_text(hit.key).strip(),
             snippet=render_snippet(text, spans),
             lang=passage.lang,
             start=passage.start,
