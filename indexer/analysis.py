@@ -13,8 +13,9 @@ other language (Apertium, when enabled at build time), analyzed like their targe
 language: the lexical half of cross-lingual search.
 
 Tokenizers are registered under names of our own (`bi_en`, `bi_es`, `bi_fold`) on
-every open: tantivy does not persist custom analyzers, and a field whose analyzer
-name is unknown at search time silently falls back to no folding at all.
+every open: tantivy does not persist custom analyzers (an index opened without them
+cannot parse queries on these fields), and names of our own can never be confused
+with tantivy's built-in `default`/`en_stem`, which do no accent folding.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from indexer.titles import derive_title, leading_date
+from indexer.titles import derive_title, in_index_range, leading_date
 
 __all__ = ["TEXT_SUFFIXES", "Article", "InputProblem", "read_articles"]
 
@@ -172,7 +172,7 @@ def _article_from_json_line(line: str, location: str) -> Iterator[Article | Inpu
         if iso_date is None:
             yield InputProblem(
                 location,
-                f"'date' {record['date']!r} is not ISO 8601 (YYYY-MM-DD...); ignored",
+                f"'date' {record['date']!r} is not an ISO 8601 date (YYYY-MM-DD...) in 1678..2261; ignored",
                 skipped=False,
             )
     lang_hint = optional["lang"].lower() if optional["lang"] else None
@@ -189,15 +189,17 @@ def _article_from_json_line(line: str, location: str) -> Iterator[Article | Inpu
 
 
 def _parse_date(value: object) -> str | None:
+    """ISO 8601 -> YYYY-MM-DD, or None if invalid or outside what the index stores."""
     if not isinstance(value, str):
         return None
     candidate = value.strip()
     if candidate.endswith("Z"):
         candidate = candidate[:-1] + "+00:00"
     try:
-        return datetime.fromisoformat(candidate).date().isoformat()
+        parsed = datetime.fromisoformat(candidate).date()
     except ValueError:
         try:
-            return date.fromisoformat(candidate).isoformat()
+            parsed = date.fromisoformat(candidate)
         except ValueError:
             return None
+    return parsed.isoformat() if in_index_range(parsed) else None

@@ -32,7 +32,7 @@ from indexer.analysis import (
 from indexer.articles import Article, InputProblem, read_articles
 from indexer.chunking import ChunkingOptions, chunk_text
 from indexer.encoder import Encoder, looks_multilingual
-from indexer.errors import InputProblemsError, SettingsError
+from indexer.errors import IndexerError, InputProblemsError, SettingsError
 from indexer.language import PRIMARY_LANGUAGES, LanguageDetector
 from indexer.layout import ArticleRecord, IndexLayout, PassageRecord, write_jsonl
 from indexer.manifest import SCHEMA_VERSION, Manifest, ModelInfo, TranslationInfo
@@ -92,12 +92,19 @@ def build_index(
     skipped = [p for p in problems if p.skipped]
     if options.strict and problems:
         raise InputProblemsError([str(p) for p in problems])
+    if not articles:
+        raise IndexerError(
+            "No articles found in "
+            + ", ".join(str(s) for s in options.sources)
+            + "; the live index was not changed. "
+            + ("; ".join(str(p) for p in problems[:3]) or "Check the --source paths.")
+        )
     translator = _translator_for(options.translation)
     encoder = encoder or Encoder(options.model_ref, allow_downloads=options.allow_downloads)
     multilingual = _is_multilingual(options.multilingual_model, encoder)
     with layout.build_lock():
         removed = layout.remove_leftovers()
-        generation_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        generation_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
         partial = layout.new_partial(generation_id)
         detector = LanguageDetector()
         chunking = ChunkingOptions(

@@ -167,10 +167,12 @@ def _split_long(
 
 
 def _cut_word(word: Span, tokens: int, max_tokens: int, segment: int) -> list[_Unit]:
-    pieces = -(-tokens // max_tokens) * 2  # generous: token density varies along a word
-    step = max(1, -(-(word.end - word.start) // pieces))
+    """Pieces of at most `max_tokens // 2` characters: a word-piece token spans at
+    least one character, so no piece can exceed half the limit, and two fit in one
+    passage. (Words over 100 characters are one [UNK] to BERT tokenizers anyway.)"""
+    step = max(1, max_tokens // 2)
     return [
-        _Unit(at, min(at + step, word.end), max_tokens // 2, segment)
+        _Unit(at, min(at + step, word.end), min(step, word.end - at), segment)
         for at in range(word.start, word.end, step)
     ]
 

@@ -78,7 +78,9 @@ def _build(args: argparse.Namespace, settings: IndexerSettings, index_dir: Path)
     from indexer.chunking import ChunkingOptions
 
     try:
-        chunking = ChunkingOptions(max_tokens=args.max_tokens, overlap_tokens=48)
+        chunking = ChunkingOptions(
+            max_tokens=args.max_tokens, overlap_tokens=min(48, max(0, args.max_tokens // 4))
+        )
     except ValueError as error:
         print(f"error: --max-tokens: {error}", file=sys.stderr)
         return EXIT_USAGE

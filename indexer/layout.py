@@ -41,7 +41,6 @@ __all__ = [
 ]
 
 _PARTIAL_SUFFIX = ".partial"
-_KEEP_GENERATIONS = 2  # the live one and its predecessor (a server may still read it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +154,13 @@ class IndexLayout:
         return GenerationPaths(root)
 
     def publish(self, partial: GenerationPaths) -> GenerationPaths:
-        """Make a finished partial generation live, atomically; prune old ones."""
+        """Make a finished partial generation live, atomically.
+
+        Then prune: keep the new generation and the one it replaced (a running
+        server may still be answering a request from it); remove the rest.
+        """
         _fsync_tree(partial.root)
+        previous = self.live_generation_id()
         final = self.generations_dir / partial.generation_id
         os.rename(partial.root, final)
         _fsync_dir(self.generations_dir)
@@ -165,17 +169,11 @@ class IndexLayout:
         os.symlink(Path("generations") / final.name, temporary_link)
         os.replace(temporary_link, self.current_link)
         _fsync_dir(self.index_dir)
-        self._prune(keep=final.name)
+        keep = {final.name, previous}
+        for path in self.generations_dir.iterdir():
+            if path.name not in keep and not path.name.endswith(_PARTIAL_SUFFIX):
+                shutil.rmtree(path, ignore_errors=True)
         return GenerationPaths(final)
-
-    def _prune(self, *, keep: str) -> None:
-        finished = sorted(
-            (p for p in self.generations_dir.iterdir() if not p.name.endswith(_PARTIAL_SUFFIX)),
-            key=lambda p: p.name,
-        )
-        old = [p for p in finished if p.name != keep]
-        for path in old[: max(0, len(old) - (_KEEP_GENERATIONS - 1))]:
-            shutil.rmtree(path, ignore_errors=True)
 
 
 def write_jsonl(path: Path, records: list[ArticleRecord] | list[PassageRecord]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-__all__ = ["MAX_TITLE_CHARS", "derive_title", "leading_date"]
+__all__ = ["MAX_TITLE_CHARS", "derive_title", "in_index_range", "leading_date"]
 
 MAX_TITLE_CHARS = 110
 
@@ -24,15 +24,21 @@ _DATELINE = re.compile(r"^[A-ZÁÉÍÓÚÑ][^\n.]{0,40}?\d{1,2}\s*[.\s]*[-–—
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“«¿¡(A-ZÁÉÍÓÚÑ0-9])")
 
 
+def in_index_range(day: date) -> bool:
+    """tantivy stores dates as i64 nanoseconds: 1677-09-21 .. 2262-04-11."""
+    return 1678 <= day.year <= 2261
+
+
 def leading_date(text: str) -> date | None:
     """A `date YYYY-MM-DD` marker at the very start of the text, if any."""
     match = _DATE_MARKER.match(text)
     if not match:
         return None
     try:
-        return date.fromisoformat(match.group(1))
+        found = date.fromisoformat(match.group(1))
     except ValueError:
         return None
+    return found if in_index_range(found) else None
 
 
 def derive_title(text: str, *, markdown: bool) -> str:

@@ -341,7 +341,7 @@ class ApertiumTranslator:
                 break
             except OSError as error:
                 self._stop(direction)
-                _logger.warning("Could not start Apertium %s: %s", direction, error)
+                _logger.warning("Apertium %s failed: %s", direction, error)
                 break
         return outputs
 

@@ -201,14 +201,6 @@ def test_bad_setting_in_the_environment_is_a_usage_error(
     assert "try 32" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "indexer/cli.py:82 (_build): overlap_tokens is fixed at 48, so any "
-        "--max-tokens from 8 (the documented minimum) to 48 exits 2 with 'overlap_tokens=48 "
-        "must be in [0, max_tokens=32)', naming a value the user cannot set"
-    ),
-)
 def test_small_max_tokens_builds(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], encoder: Encoder
 ) -> None:
