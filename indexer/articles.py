@@ -172,7 +172,8 @@ def _article_from_json_line(line: str, location: str) -> Iterator[Article | Inpu
         if iso_date is None:
             yield InputProblem(
                 location,
-                f"'date' {record['date']!r} is not an ISO 8601 date (YYYY-MM-DD...) in 1678..2261; ignored",
+                f"'date' {record['date']!r} is not an ISO 8601 date (YYYY-MM-DD...) "
+                "in 1678..2261; ignored",
                 skipped=False,
             )
     lang_hint = optional["lang"].lower() if optional["lang"] else None
