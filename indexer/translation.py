@@ -47,10 +47,15 @@ _NO_NULL_FLUSH_FLAG = re.compile(
 )
 # Characters with a meaning in Apertium's stream format (lttoolbox's escaped set,
 # plus the `*`/`#`/`~` marks), written with a backslash so they stay literal text.
-_STREAM_SPECIAL = re.compile(r"([\\\[\]^$/@<>{}*#~])")
-# Controls other than tab and newline confuse some stages; `\0` would end the input.
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_NEWLINES = re.compile(r"\r\n?|\n")
+_STREAM_SPECIAL = re.compile(r"([\\\[\]$/@<>{}*#~])")
+# `^` travels as this private-use character instead: lrx-proc 0.4 takes an escaped
+# `\^` after the last word for the start of a word and swallows the `\0` after it.
+_CARET_STANDIN = "\ue05e"
+# Controls other than tab and newline confuse some stages; `\0` would end the input
+# and lttoolbox reads U+FFFF as end of input, which splits one answer in two.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\uffff]")
+# Every other line break becomes "\n" first, so that it too survives as a superblank.
+_OTHER_LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # Output tokens: an escaped character, or a superblank `[...]` (how our newlines
 # travel). U+FFFF is an end-of-input artefact of `lt-proc -p`, never wanted.
 _OUTPUT_TOKEN = re.compile(r"\\(.)|\[((?:\\.|[^\\\]])*)\]|\uffff", re.DOTALL)
@@ -101,9 +106,9 @@ def _encode_input(text: str) -> bytes:
     one at the end is needed: `lt-proc -b` (lttoolbox 3.7) does not flush on a `\\0`
     that follows a word's `$` directly, and would hold the answer until more input.
     """
-    text = _CONTROL_CHARS.sub(" ", text)
-    text = _STREAM_SPECIAL.sub(r"\\\1", text)
-    text = _NEWLINES.sub("[\n]", text)
+    text = _CONTROL_CHARS.sub(" ", _OTHER_LINE_BREAKS.sub("\n", text))
+    text = _STREAM_SPECIAL.sub(r"\\\1", text).replace("^", _CARET_STANDIN)
+    text = text.replace("\n", "[\n]")
     return (text + "[]").encode("utf-8", errors="replace")
 
 
@@ -117,7 +122,8 @@ def _decode_output(raw: bytes) -> str:
             return re.sub(r"\\(.)", r"\1", token.group(2), flags=re.DOTALL)
         return ""
 
-    return _OUTPUT_TOKEN.sub(plain, raw.decode("utf-8", errors="replace")).strip()
+    text = _OUTPUT_TOKEN.sub(plain, raw.decode("utf-8", errors="replace"))
+    return text.replace(_CARET_STANDIN, "^").strip()
 
 
 class _Pipeline:
@@ -212,6 +218,8 @@ class ApertiumTranslator:
     Each direction starts its pipeline on first use and serialises requests with
     its own lock, so the two directions run in parallel. `timeout_s` bounds the
     wait for the lock and for each answer; a pipeline that misses it is killed.
+    Pipelines are not fork-safe: build the translator in the process that uses it.
+    Tests reach the stage processes through `_pipelines["eng-spa"].processes`.
     """
 
     def __init__(self, *, modes_dir: Path = _DEFAULT_MODES_DIR, timeout_s: float = 5.0) -> None:

@@ -1,0 +1,223 @@
+"""ApertiumTranslator against the real Apertium eng-spa pipelines.
+
+Besides plain translation these pin the failure behaviour the search service relies
+on: a dead or hung stage costs one None, never an exception or a stuck thread, and
+the next call works again. Run with `-s` to see warm latency and batch throughput.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from indexer.translation import ApertiumTranslator
+
+if not ApertiumTranslator.is_available():
+    pytest.skip(
+        "Apertium eng-spa is not installed (apt-get install apertium-eng-spa)",
+        allow_module_level=True,
+    )
+
+# English word -> a word its Spanish translation must contain, and the reverse.
+EN_ES = {"dog": "perro", "house": "casa", "water": "agua", "book": "libro", "city": "ciudad"}
+ES_EN = {"perro": "dog", "casa": "house", "agua": "water", "libro": "book", "ciudad": "city"}
+
+
+@pytest.fixture(scope="module")
+def translator() -> Iterator[ApertiumTranslator]:
+    with ApertiumTranslator() as shared:
+        yield shared
+
+
+@pytest.fixture
+def own_translator() -> Iterator[ApertiumTranslator]:
+    """A translator whose processes a test may kill or stop without hurting others."""
+    with ApertiumTranslator(timeout_s=1.0) as private:
+        yield private
+
+
+def _warm(translator: ApertiumTranslator) -> None:
+    """Start the eng-spa pipeline; a loaded machine may need more than one try."""
+    for _ in range(5):
+        if translator.translate("the house", source="en", target="es") is not None:
+            return
+    pytest.fail("Apertium eng-spa never answered")
+
+
+def _stages(translator: ApertiumTranslator) -> list[subprocess.Popen[bytes]]:
+    pipeline = translator._pipelines["eng-spa"]
+    assert pipeline is not None
+    return list(pipeline.processes)
+
+
+def test_translates_both_directions(translator: ApertiumTranslator) -> None:
+    spanish = translator.translate("the house is red", source="en", target="es")
+    english = translator.translate("la casa es roja", source="es", target="en")
+    assert spanish is not None and "casa" in spanish.lower()
+    assert english is not None and "house" in english.lower()
+
+
+def test_rejects_other_pairs(translator: ApertiumTranslator) -> None:
+    for source, target in [("en", "fr"), ("en", "en"), ("eng", "spa")]:
+        with pytest.raises(ValueError, match="Unsupported translation pair"):
+            translator.translate("hello", source=source, target=target)
+
+
+def test_unknown_words_pass_through_unmarked(translator: ApertiumTranslator) -> None:
+    spanish = translator.translate("Zyxqwort lives in the house", source="en", target="es")
+    assert spanish is not None
+    assert "Zyxqwort" in spanish and "casa" in spanish
+    assert not any(mark in spanish for mark in "*#@")
+
+
+def test_special_characters_stay_literal(translator: ApertiumTranslator) -> None:
+    text = "The dog [a] ^b$ c/d @e *f <g> {h} \\ x\x00y ~z #w and the book"
+    spanish = translator.translate(text, source="en", target="es")
+    assert spanish is not None
+    for literal in ["perro", "^b$", "c/d", "@e", "*f", "<g>", "{h}", "\\", "#w", "libro"]:
+        assert literal in spanish
+    assert "\x00" not in spanish
+    assert translator.translate("the city", source="en", target="es") == "La ciudad"
+
+
+def test_inputs_that_once_desynchronised_the_pipeline(translator: ApertiumTranslator) -> None:
+    """A trailing `^` (lrx-proc) and U+FFFF (lttoolbox's end of input) each cost an answer."""
+    texts = ["x ^", "the dog ^ ^", "a\uffffb", "\uffff", "the house^", "red\u2028book"]
+    results = translator.translate_many([*texts, "the city"], source="en", target="es")
+    assert results[0] == "x ^" and results[1] is not None and results[1].endswith("^ ^")
+    assert results[2] == "Un b" and results[3] == "" and results[4] == "La casa^"
+    # Transfer may move words across a line break ("red\nbook" -> "Libro\nrojo").
+    assert results[5] is not None and sorted(results[5].lower().split("\n")) == ["libro", "rojo"]
+    assert results[-1] == "La ciudad"
+
+
+def test_newlines_survive(translator: ApertiumTranslator) -> None:
+    spanish = translator.translate("The dog.\nThe book.\n\nThe city", source="en", target="es")
+    assert spanish is not None
+    assert spanish.split("\n") == ["El perro.", "El libro.", "", "La ciudad"]
+
+
+def test_sequential_calls_stay_aligned(translator: ApertiumTranslator) -> None:
+    for _ in range(3):
+        for english, spanish in EN_ES.items():
+            assert translator.translate("", source="en", target="es") == ""
+            assert translator.translate(" \n\t ", source="en", target="es") == ""
+            result = translator.translate(f"the {english}", source="en", target="es")
+            assert result is not None and spanish in result.lower()
+
+
+def test_translate_many_is_aligned_with_inputs(translator: ApertiumTranslator) -> None:
+    nouns = list(EN_ES.items())
+    texts = [f"The {nouns[i % 5][0]} number {i} is here." for i in range(70)]
+    texts[3], texts[10], texts[20] = "", "   ", "[weird] <text> {with} ^marks$ 20"
+    texts[30] = "Line 30 has a dog.\nAnd a second line."
+    results = translator.translate_many(texts, source="en", target="es")
+    assert len(results) == len(texts)
+    assert results[3] == "" and results[10] == ""
+    for index, (text, result) in enumerate(zip(texts, results, strict=True)):
+        assert result is not None
+        if text.strip():
+            assert str(index) in result
+        if text.startswith("The "):
+            assert nouns[index % 5][1] in result.lower()
+    for index in (0, 20, 30, 69):
+        assert results[index] == translator.translate(texts[index], source="en", target="es")
+
+
+def test_concurrent_threads_get_their_own_answers(translator: ApertiumTranslator) -> None:
+    failures: list[str] = []
+
+    def worker(worker_id: int) -> None:
+        for round_number in range(15):
+            number = worker_id * 100 + round_number
+            if (worker_id + round_number) % 2:
+                word, expected = list(EN_ES.items())[round_number % 5]
+                result = translator.translate(f"the {word} {number}", source="en", target="es")
+            else:
+                word, expected = list(ES_EN.items())[round_number % 5]
+                result = translator.translate(f"el {word} {number}", source="es", target="en")
+            if result is None or expected not in result.lower() or str(number) not in result:
+                failures.append(f"{word} {number} -> {result!r}")
+
+    threads = [threading.Thread(target=worker, args=(worker_id,)) for worker_id in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_restarts_after_a_stage_dies(own_translator: ApertiumTranslator) -> None:
+    _warm(own_translator)
+    victim = _stages(own_translator)[5]
+    victim.kill()
+    victim.wait()
+    assert own_translator.translate("the dog", source="en", target="es") == "El perro"
+    assert victim not in _stages(own_translator)
+
+
+def test_times_out_and_recovers(
+    own_translator: ApertiumTranslator, caplog: pytest.LogCaptureFixture
+) -> None:
+    _warm(own_translator)
+    stages = _stages(own_translator)
+    os.kill(stages[4].pid, signal.SIGSTOP)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="indexer.translation"):
+        result = own_translator.translate("the book", source="en", target="es")
+    elapsed = time.monotonic() - started
+    assert result is None
+    assert 0.9 < elapsed < 3.0
+    assert "no answer within" in caplog.text
+    assert all(stage.returncode is not None for stage in stages)  # killed and reaped
+    _warm(own_translator)
+    assert own_translator.translate("the book", source="en", target="es") == "El libro"
+
+
+def test_close_stops_every_process(own_translator: ApertiumTranslator) -> None:
+    _warm(own_translator)
+    stages = _stages(own_translator)
+    own_translator.close()
+    assert all(stage.returncode is not None for stage in stages)
+    assert own_translator.translate("the dog", source="en", target="es") is None
+
+
+def test_stays_off_without_apertium(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    assert not ApertiumTranslator.is_available(tmp_path)
+    with (
+        caplog.at_level(logging.WARNING, logger="indexer.translation"),
+        ApertiumTranslator(modes_dir=tmp_path) as absent,
+    ):
+        assert absent.translate("the dog", source="en", target="es") is None
+        assert absent.translate_many(["a", "b"], source="es", target="en") == [None, None]
+    assert caplog.text.count("not found") == 1
+
+
+def test_reports_speed(translator: ApertiumTranslator) -> None:
+    """Prints numbers for `pytest -s`; asserts nothing about them."""
+    translator.translate("warm up", source="en", target="es")
+    queries = [f"where is the red house {i}" for i in range(100)]
+    started = time.perf_counter()
+    for query in queries:
+        translator.translate(query, source="en", target="es")
+    latency_ms = (time.perf_counter() - started) / len(queries) * 1000
+    paragraph = " ".join(
+        f"The {english} of the city was built in {1900 + i}." for i, english in enumerate(EN_ES)
+    )
+    texts = [f"{paragraph} Paragraph {i}." for i in range(100)]
+    started = time.perf_counter()
+    translator.translate_many(texts, source="en", target="es")
+    seconds = time.perf_counter() - started
+    chars = sum(map(len, texts))
+    print(
+        f"\nApertium en->es: {latency_ms:.2f} ms/query warm; "
+        f"{len(texts) / seconds:.0f} texts/s, {chars / seconds:.0f} chars/s in a batch"
+    )
