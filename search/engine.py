@@ -50,7 +50,7 @@ class EngineOptions:
     depth: int = 100  # candidates per retriever before fusion
     rrf_k: int = 60  # Cormack et al. 2009
     query_translation: bool = True
-    translated_boost: float = 0.5
+    translated_boost: float = 0.7
 
 
 @dataclass(frozen=True, slots=True)

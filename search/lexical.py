@@ -38,7 +38,7 @@ class LexicalQuery:
     # target language -> the query's translation into it ("en" -> English text)
     translations: Mapping[str, str] = field(default_factory=dict)
     # weight of matches through translation, relative to original-language matches
-    translated_boost: float = 0.5
+    translated_boost: float = 0.7
     # also search passages' own translations (*_mt fields) with the original query
     use_passage_translations: bool = True
 

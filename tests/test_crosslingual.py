@@ -1,0 +1,139 @@
+"""Cross-lingual search end to end: a Spanish query finds English articles, and back.
+
+Real Apertium at index and query time; skipped where it is not installed (the
+service then runs with translation off, which `test_translation_off_*` covers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer.translation import ApertiumTranslator
+from search.engine import SearchEngine
+from search.models import SearchRequest
+from tests.corpus import ARTICLES, write_corpus
+
+needs_apertium = pytest.mark.skipif(
+    not ApertiumTranslator.is_available(), reason="Apertium (apertium-eng-spa) not installed"
+)
+
+
+def _only(prefix: str) -> dict[str, str]:
+    return {name: text for name, text in ARTICLES.items() if name.startswith(prefix)}
+
+
+@pytest.fixture(scope="module")
+def english_engine(tmp_path_factory, build, encoder, translator) -> SearchEngine:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("english-only")
+    report = build(
+        [write_corpus(root / "corpus", _only("en/"))], root / "index", translation="auto"
+    )
+    assert report.manifest.passages_by_language.keys() == {"en"}
+    return SearchEngine(root / "index", encoder=encoder, translator=translator)
+
+
+@pytest.fixture(scope="module")
+def spanish_engine(tmp_path_factory, build, encoder, translator) -> SearchEngine:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("spanish-only")
+    report = build(
+        [write_corpus(root / "corpus", _only("es/"))], root / "index", translation="auto"
+    )
+    assert report.manifest.passages_by_language.keys() == {"es"}
+    return SearchEngine(root / "index", encoder=encoder, translator=translator)
+
+
+def _top(engine: SearchEngine, query: str, mode: str, *, translate: bool = True) -> list[str]:
+    response = engine.search(SearchRequest(query=query, mode=mode, limit=3, translate=translate))
+    return [result.article_id for result in response.results]
+
+
+SPANISH_TO_ENGLISH = [
+    ("los votantes eligen al próximo presidente", "en/election.txt"),
+    ("hombres armados dispararon contra el jefe de seguridad", "en/harfuch-attack.txt"),
+    ("lluvias e inundaciones en la costa", "en/hurricane.txt"),
+]
+ENGLISH_TO_SPANISH = [
+    ("shop owners pay criminals every week", "es/extorsion.txt"),
+    ("voters elect the next president", "es/elecciones.txt"),
+    ("gunmen attacked the armoured truck", "es/ataque.txt"),
+]
+
+
+@needs_apertium
+@pytest.mark.parametrize("mode", ["hybrid", "lexical"])
+@pytest.mark.parametrize(("query", "expected"), SPANISH_TO_ENGLISH)
+def test_spanish_query_finds_english_passage(
+    english_engine: SearchEngine, mode: str, query: str, expected: str
+) -> None:
+    assert _top(english_engine, query, mode)[0] == expected
+
+
+@needs_apertium
+@pytest.mark.parametrize("mode", ["hybrid", "lexical"])
+@pytest.mark.parametrize(("query", "expected"), ENGLISH_TO_SPANISH)
+def test_english_query_finds_spanish_passage(
+    spanish_engine: SearchEngine, mode: str, query: str, expected: str
+) -> None:
+    assert _top(spanish_engine, query, mode)[0] == expected
+
+
+@needs_apertium
+def test_each_translation_path_crosses_on_its_own(
+    english_engine: SearchEngine,
+    tmp_path: Path,
+    build,
+    encoder,
+    translator,  # type: ignore[no-untyped-def]
+) -> None:
+    query, expected = SPANISH_TO_ENGLISH[0]
+    # Index-time translations alone (query translation off for this request):
+    assert _top(english_engine, query, "lexical", translate=False)[0] == expected
+    # Query translation alone (an index built without translation):
+    build([write_corpus(tmp_path / "corpus", _only("en/"))], tmp_path / "index",
+          translation="off")  # fmt: skip
+    plain = SearchEngine(tmp_path / "index", encoder=encoder, translator=translator)
+    assert _top(plain, query, "lexical")[0] == expected
+    # Neither: no shared words, nothing to find.
+    assert _top(plain, query, "lexical", translate=False) == []
+
+
+@needs_apertium
+def test_results_show_original_text_and_say_they_matched_through_translation(
+    english_engine: SearchEngine,
+) -> None:
+    response = english_engine.search(SearchRequest(query="los votantes", mode="lexical"))
+    top = response.results[0]
+    assert top.article_id == "en/election.txt"
+    assert top.via_translation
+    assert "Millions of voters" in top.text  # the original English, not a translation
+    assert "<mark>voters</mark>" in top.snippet
+    assert response.translations.get("en")
+
+
+@needs_apertium
+def test_manifest_records_translation_and_pivot(english_engine: SearchEngine) -> None:
+    translation = english_engine.snapshot.manifest.translation
+    assert translation.enabled and translation.engine == "apertium"
+    assert translation.embedding_pivot == "en"
+    assert translation.translated_passages > 0
+
+
+def test_translation_off_when_apertium_is_absent(
+    tmp_path: Path,
+    build,
+    encoder,  # type: ignore[no-untyped-def]
+) -> None:
+    report = build([write_corpus(tmp_path / "corpus", _only("en/"))], tmp_path / "index",
+                   translation="off")  # fmt: skip
+    assert not report.manifest.translation.enabled
+    absent = ApertiumTranslator(modes_dir=tmp_path / "no-apertium")
+    engine = SearchEngine(tmp_path / "index", encoder=encoder, translator=None)
+    assert not absent.is_available(tmp_path / "no-apertium")
+    response = engine.search(SearchRequest(query="voters", mode="hybrid"))
+    assert response.results[0].article_id == "en/election.txt"
+    assert any("translation unavailable" in note for note in response.notes)
+    health = engine.health()
+    assert health["translation"] == {"query": False, "index": False, "embedding_pivot": None}
+    assert health["status"] == "degraded"
