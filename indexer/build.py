@@ -86,9 +86,11 @@ def build_index(
 ) -> BuildReport:
     """Build a complete new generation and make it live. `encoder`: reuse a loaded model."""
     started = time.perf_counter()
+    stages: dict[str, float] = {}
     progress = progress or Progress(enabled=False)
     layout = IndexLayout(options.index_dir)
     articles, problems = _read_all(options.sources)
+    stages["read"] = time.perf_counter() - started
     skipped = [p for p in problems if p.skipped]
     if options.strict and problems:
         raise InputProblemsError([str(p) for p in problems])
@@ -100,7 +102,9 @@ def build_index(
             + ("; ".join(str(p) for p in problems[:3]) or "Check the --source paths.")
         )
     translator = _translator_for(options.translation)
+    mark = time.perf_counter()
     encoder = encoder or Encoder(options.model_ref, allow_downloads=options.allow_downloads)
+    stages["load_model"] = time.perf_counter() - mark
     multilingual = _is_multilingual(options.multilingual_model, encoder)
     with layout.build_lock():
         removed = layout.remove_leftovers()
@@ -111,14 +115,20 @@ def build_index(
             max_tokens=min(options.chunking.max_tokens, encoder.max_passage_tokens),
             overlap_tokens=options.chunking.overlap_tokens,
         )
+        mark = time.perf_counter()
         article_records, passages = _chunk_all(articles, encoder, detector, chunking, progress)
+        stages["chunk_and_detect"] = time.perf_counter() - mark
         pivot = None if multilingual or translator is None else "en"
-        translated = _translate_and_embed(passages, translator, encoder, pivot, options, progress)
+        translated = _translate_and_embed(
+            passages, translator, encoder, pivot, options, progress, stages
+        )
         embeddings, translated_count = translated
+        mark = time.perf_counter()
         np.save(partial.embeddings, embeddings)
         write_jsonl(partial.articles, article_records)
         write_jsonl(partial.passages, [p.record for p in passages])
         _write_tantivy(partial.tantivy, article_records, passages, progress)
+        stages["write"] = time.perf_counter() - mark
         by_language = Counter(p.record.lang for p in passages)
         manifest = Manifest(
             schema_version=SCHEMA_VERSION,
@@ -141,6 +151,7 @@ def build_index(
             skipped_inputs=len(skipped),
             warnings=len(problems) - len(skipped),
             analyzers=dict(ANALYZER_BY_LANGUAGE),
+            stage_seconds={name: round(value, 3) for name, value in stages.items()},
         )
         manifest.write(partial.manifest)
         published = layout.publish(partial)
@@ -246,6 +257,7 @@ def _translate_and_embed(
     pivot: str | None,
     options: BuildOptions,
     progress: Progress,
+    stages: dict[str, float],
 ) -> tuple[npt.NDArray[np.float32], int]:
     """Embeddings for every passage, translating alongside the encoder.
 
@@ -255,35 +267,53 @@ def _translate_and_embed(
     then sees English, and a Spanish query (also pivoted) meets it there.
     """
     embeddings = np.zeros((len(passages), encoder.dimension), dtype=np.float32)
-    jobs: dict[str, Future[list[str | None]]] = {}
+    rows_by_language: dict[str, list[int]] = {"en": [], "es": []}
+    for passage in passages:
+        rows_by_language.get(passage.record.lang, []).append(passage.record.row)
+
+    def translate(source: str, target: str) -> list[str | None]:
+        assert translator is not None
+        mark = time.perf_counter()
+        texts = [passages[row].text for row in rows_by_language[source]]
+        result = translator.translate_many(texts, source=source, target=target)
+        stages[f"translate_{source}_{target}"] = time.perf_counter() - mark
+        return result
+
+    translated_count = 0
+
+    def collect(source: str, job: Future[list[str | None]]) -> None:
+        nonlocal translated_count
+        for row, translation in zip(rows_by_language[source], job.result(), strict=True):
+            if translation and translation.strip():
+                passages[row].translation = translation
+                translated_count += 1
+
+    mark = time.perf_counter()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="translate") as pool:
-        if translator is not None:
-            for source, target in (("es", "en"), ("en", "es")):
-                texts = [p.text for p in passages if p.record.lang == source]
-                jobs[source] = pool.submit(
-                    translator.translate_many, texts, source=source, target=target
-                )
-        needs_pivot = [
-            p.record.row
-            for p in passages
-            if pivot is not None and p.record.lang in PRIMARY_LANGUAGES and p.record.lang != pivot
-        ]
-        pivot_rows = set(needs_pivot)
-        direct_rows = [p.record.row for p in passages if p.record.row not in pivot_rows]
+        # es->en first: the pivot embeddings wait for it; en->es only feeds the index.
+        jobs = (
+            {
+                source: pool.submit(translate, source, target)
+                for source, target in (("es", "en"), ("en", "es"))
+            }
+            if translator is not None
+            else {}
+        )
+        pivot_rows = rows_by_language["es"] if pivot == "en" and translator is not None else []
+        pivot_set = set(pivot_rows)
+        direct_rows = [p.record.row for p in passages if p.record.row not in pivot_set]
         progress.stage("embedding", len(passages))
         _encode_rows(
             embeddings, direct_rows, [p.text for p in passages], encoder, options, progress
         )
-        translated_count = 0
-        for source, job in jobs.items():
-            rows = [p.record.row for p in passages if p.record.lang == source]
-            for row, translation in zip(rows, job.result(), strict=True):
-                if translation and translation.strip():
-                    passages[row].translation = translation
-                    translated_count += 1
-        if needs_pivot:
+        if "es" in jobs:
+            collect("es", jobs["es"])
+        if pivot_rows:
             texts = [p.translation or p.text for p in passages]
-            _encode_rows(embeddings, needs_pivot, texts, encoder, options, progress)
+            _encode_rows(embeddings, pivot_rows, texts, encoder, options, progress)
+        if "en" in jobs:
+            collect("en", jobs["en"])
+    stages["translate_and_embed"] = time.perf_counter() - mark
     return embeddings, translated_count
 
 

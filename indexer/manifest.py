@@ -52,6 +52,8 @@ class Manifest:
     skipped_inputs: int
     warnings: int
     analyzers: dict[str, str] = field(default_factory=dict)
+    # wall seconds per build stage; translation overlaps embedding (see build.py)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True)
