@@ -82,6 +82,7 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
     from search.api import create_app
 
     engine = build_engine(settings, index_dir)
+    engine.warm_up()
     health = engine.health()
     logging.getLogger("search").info(
         "serving %s: generation %s, %s passages; degraded: %s",

@@ -127,6 +127,15 @@ class SearchEngine:
             encoder=self._encoders[ref],
         )
 
+    def warm_up(self) -> None:
+        """Start the translator's pipelines and run the model once, so the first
+        user query does not pay ~300 ms of start-up."""
+        self._loaded.encoder.encode(["warm up"])
+        if self.translation_available:
+            assert self._translator is not None
+            self._translator.translate("warm up", source="en", target="es")
+            self._translator.translate("calentar", source="es", target="en")
+
     def clear_caches(self) -> None:
         """Forget cached query vectors and translations (benchmarks measure cold queries)."""
         self._vector_cache.clear()
@@ -303,10 +312,11 @@ class SearchEngine:
         own = query_tokens(self._analyzers, passage.lang, positive)
         spans = find_matches(self._analyzers, passage.lang, text, own)
         via_translation = False
-        if not spans and passage.lang in translations and "lexical" in hit.legs:
+        if passage.lang in translations:
             translated = query_tokens(self._analyzers, passage.lang, [translations[passage.lang]])
-            spans = find_matches(self._analyzers, passage.lang, text, translated)
-            via_translation = True
+            extra = find_matches(self._analyzers, passage.lang, text, translated - own)
+            via_translation = not spans and bool(extra) and "lexical" in hit.legs
+            spans = sorted(set(spans) | set(extra))
         lexical = hit.legs.get("lexical")
         semantic = hit.legs.get("semantic")
         return SearchResult(
