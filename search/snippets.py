@@ -35,10 +35,10 @@ def find_matches(
     """Character spans of the words in `text` that analyze to one of `tokens`."""
     if not tokens:
         return []
-    analyzer = analyzers.for_field(field_for_language(language))
+    field = field_for_language(language)
     spans = []
     for match in _WORD.finditer(text):
-        word_tokens = analyzer.analyze(match.group())
+        word_tokens = analyzers.analyze_word(field, match.group())
         if any(token in tokens for token in word_tokens):
             spans.append(match.span())
     return spans
