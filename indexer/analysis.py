@@ -126,8 +126,8 @@ def build_schema() -> tantivy.Schema:
     for name in ("article_id", "lang", "source"):
         builder.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
     builder.add_date_field("date", stored=False, indexed=True, fast=True)
-    for field, analyzer in _ANALYZER_BY_FIELD.items():
+    for field_name, analyzer in _ANALYZER_BY_FIELD.items():
         builder.add_text_field(
-            field, stored=False, tokenizer_name=analyzer, index_option="position"
+            field_name, stored=False, tokenizer_name=analyzer, index_option="position"
         )
     return builder.build()
