@@ -19,31 +19,25 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from indexer.errors import SettingsError
 
 __all__ = ["ServiceSettings"]
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def _number(
+    env: Mapping[str, str], name: str, default: float, low: float, high: float, *, kind: type
+) -> Any:
+    """Parse `name` as `kind` (int or float) within [low, high], or fail naming the fix."""
     raw = env.get(name, str(default))
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise SettingsError(f"{name}={raw!r} is not an integer in {low}..{high}; try {default}.")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name, str(default))
-    try:
-        value = float(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise SettingsError(f"{name}={raw!r} is not a number in {low}..{high}; try {default}.")
+        value = None
+    if value is None or not low <= value <= high:
+        noun = "an integer" if kind is int else "a number"
+        raise SettingsError(f"{name}={raw!r} is not {noun} in {low}..{high}; try {default}.")
     return value
 
 
@@ -68,9 +62,9 @@ class ServiceSettings:
         return cls(
             index_dir=Path(env.get("SEARCH_INDEX_DIR", "index")),
             host=env.get("SEARCH_HOST", "127.0.0.1"),
-            port=_int(env, "SEARCH_PORT", 8000, 0, 65535),
-            reload_seconds=_float(env, "SEARCH_RELOAD_SECONDS", 2.0, 0.0, 3600.0),
+            port=_number(env, "SEARCH_PORT", 8000, 0, 65535, kind=int),
+            reload_seconds=_number(env, "SEARCH_RELOAD_SECONDS", 2.0, 0.0, 3600.0, kind=float),
             query_translation=translation == "auto",
-            depth=_int(env, "SEARCH_DEPTH", 100, 10, 1000),
-            rrf_k=_int(env, "SEARCH_RRF_K", 60, 1, 10000),
+            depth=_number(env, "SEARCH_DEPTH", 100, 10, 1000, kind=int),
+            rrf_k=_number(env, "SEARCH_RRF_K", 60, 1, 10000, kind=int),
         )
