@@ -27,7 +27,9 @@ def compile_doc_lang_pattern(pattern: str) -> re.Pattern[str]:
     try:
         compiled = re.compile(pattern)
     except re.error as error:
-        raise ValueError(f"--doc-lang {pattern!r} is not a valid regular expression: {error}.") from error
+        raise ValueError(
+            f"--doc-lang {pattern!r} is not a valid regular expression: {error}."
+        ) from error
     if "lang" not in compiled.groupindex:
         raise ValueError(
             f"--doc-lang {pattern!r} has no named group 'lang'; write e.g. "

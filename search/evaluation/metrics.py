@@ -12,13 +12,17 @@ Metrics (binary or graded relevance from the qrels; ranx's definitions):
 Each is the mean over the queries of the qrels given; a judged query with no results
 scores 0 (ranx's `make_comparable` adds it as an empty ranking).
 
-Splits, all by restricting the qrels and evaluating with ranx again:
-* by query language: the qrels of that language's queries;
-* same-language: only the relevant documents in the query's own language;
-* cross-lingual "es->en": Spanish queries, only their relevant English documents.
-  Its Recall@10 is the share of those relevant documents found in the top 10: with
-  one parallel document per question (XQuAD) exactly the share of Spanish questions
-  whose English paragraph is in the top 10.
+Splits, each evaluated by ranx on restricted qrels (and, for one, rankings):
+* by query language: the qrels of that language's queries only;
+* cross-lingual "es->en": Spanish queries, keeping only their relevant English
+  documents, on the unchanged rankings. Its Recall@10 is the share of those
+  documents found in the top 10: with one parallel document per question (XQuAD),
+  exactly the share of Spanish questions whose English paragraph is in the top 10;
+* monolingual view: each ranking filtered to documents in the query's language and
+  judged against its relevant documents in that language, as if the corpus held
+  only that language. This is the analogue of monolingual benchmarks such as MTEB's
+  XQuADRetrieval (240 paragraphs of one language, one relevant each); it is not
+  identical, since the index and its statistics still hold both languages.
 """
 
 from __future__ import annotations
@@ -30,16 +34,17 @@ from typing import Any
 
 __all__ = [
     "CUTOFF_METRICS",
+    "MONOLINGUAL_METRICS",
     "SplitMetrics",
     "cross_lingual_qrels",
     "evaluate_rankings",
     "evaluate_splits",
+    "monolingual_view",
     "qrels_for_queries",
-    "same_language_qrels",
 ]
 
 CUTOFF_METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
-_SPLIT_METRICS = ("ndcg@10", "recall@10")
+MONOLINGUAL_METRICS = ("ndcg@10", "recall@10")
 
 Qrels = Mapping[str, Mapping[str, int]]
 Rankings = Mapping[str, Sequence[str]]
@@ -47,15 +52,16 @@ Rankings = Mapping[str, Sequence[str]]
 
 @dataclass(frozen=True, slots=True)
 class SplitMetrics:
-    """One variant's numbers. Keys of the inner dicts are ranx metric names.
+    """One variant's numbers; inner keys are ranx metric names.
 
-    `cross_lingual` is keyed "es->en" (query language -> document language); each
-    value also holds `queries`, how many queries had such a relevant document.
+    `by_language` and `monolingual` are keyed by query language, `cross_lingual` by
+    direction "es->en" (query language -> document language). `monolingual` and
+    `cross_lingual` entries also hold `queries`: how many queries they judge.
     """
 
     overall: dict[str, float]
     by_language: dict[str, dict[str, float]] = field(default_factory=dict)
-    same_language: dict[str, dict[str, float]] = field(default_factory=dict)
+    monolingual: dict[str, dict[str, float]] = field(default_factory=dict)
     cross_lingual: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
@@ -95,19 +101,6 @@ def qrels_for_queries(qrels: Qrels, query_ids: Sequence[str]) -> dict[str, dict[
     return {query: dict(qrels[query]) for query in query_ids if qrels.get(query)}
 
 
-def same_language_qrels(
-    qrels: Qrels, *, query_languages: Mapping[str, str], doc_languages: Mapping[str, str]
-) -> dict[str, dict[str, int]]:
-    """Each query's relevant documents in its own language (documents of unknown language dropped)."""
-    restricted: dict[str, dict[str, int]] = {}
-    for query, docs in qrels.items():
-        language = query_languages.get(query)
-        kept = {doc: grade for doc, grade in docs.items() if doc_languages.get(doc) == language}
-        if language is not None and kept:
-            restricted[query] = kept
-    return restricted
-
-
 def cross_lingual_qrels(
     qrels: Qrels,
     *,
@@ -118,7 +111,8 @@ def cross_lingual_qrels(
 ) -> dict[str, dict[str, int]]:
     """Queries in `source` with only their relevant documents in `target` (!= `source`).
 
-    Recall@10 on these qrels is the cross-lingual recall of the direction source->target.
+    Recall@10 on these qrels is the cross-lingual recall of the direction source->target;
+    queries without a relevant `target` document are left out.
     """
     if source == target:
         raise ValueError(f"A cross-lingual direction needs two languages, got {source}->{target}.")
@@ -132,6 +126,31 @@ def cross_lingual_qrels(
     return restricted
 
 
+def monolingual_view(
+    qrels: Qrels,
+    rankings: Rankings,
+    *,
+    query_languages: Mapping[str, str],
+    doc_languages: Mapping[str, str],
+) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
+    """Qrels and rankings with every document outside its query's language removed.
+
+    Queries left with no relevant document in their own language are dropped.
+    """
+    view_qrels: dict[str, dict[str, int]] = {}
+    view_rankings: dict[str, list[str]] = {}
+    for query, docs in qrels.items():
+        language = query_languages.get(query)
+        own = {doc: grade for doc, grade in docs.items() if doc_languages.get(doc) == language}
+        if language is None or not own:
+            continue
+        view_qrels[query] = own
+        view_rankings[query] = [
+            doc for doc in rankings.get(query, ()) if doc_languages.get(doc) == language
+        ]
+    return view_qrels, view_rankings
+
+
 def evaluate_splits(
     qrels: Qrels,
     rankings: Rankings,
@@ -139,7 +158,7 @@ def evaluate_splits(
     query_languages: Mapping[str, str],
     doc_languages: Mapping[str, str],
 ) -> SplitMetrics:
-    """Overall, per query language, same-language and per cross-lingual direction.
+    """Overall, per query language, monolingual view, and per cross-lingual direction.
 
     `qrels` should hold exactly the evaluated queries; `query_languages` maps each to
     its language and `doc_languages` the documents whose language is known.
@@ -147,18 +166,18 @@ def evaluate_splits(
     overall = evaluate_rankings(qrels, rankings)
     languages = sorted({query_languages[query] for query in qrels})
     by_language: dict[str, dict[str, float]] = {}
-    same_language: dict[str, dict[str, float]] = {}
+    monolingual: dict[str, dict[str, float]] = {}
     for language in languages:
-        ids = [query for query in qrels if query_languages[query] == language]
-        by_language[language] = evaluate_rankings(qrels_for_queries(qrels, ids), rankings)
-        own = same_language_qrels(
-            qrels_for_queries(qrels, ids),
-            query_languages=query_languages,
-            doc_languages=doc_languages,
+        own_qrels = qrels_for_queries(
+            qrels, [query for query in qrels if query_languages[query] == language]
         )
-        if own:
-            same_language[language] = evaluate_rankings(own, rankings, _SPLIT_METRICS)
-            same_language[language]["queries"] = float(len(own))
+        by_language[language] = evaluate_rankings(own_qrels, rankings)
+        view_qrels, view_rankings = monolingual_view(
+            own_qrels, rankings, query_languages=query_languages, doc_languages=doc_languages
+        )
+        if view_qrels:
+            scores = evaluate_rankings(view_qrels, view_rankings, MONOLINGUAL_METRICS)
+            monolingual[language] = {**scores, "queries": float(len(view_qrels))}
     cross_lingual: dict[str, dict[str, float]] = {}
     for source in languages:
         for target in sorted(set(doc_languages.values()) - {source}):
@@ -172,4 +191,4 @@ def evaluate_splits(
             if other:
                 recall = evaluate_rankings(other, rankings, ("recall@10",))
                 cross_lingual[f"{source}->{target}"] = {**recall, "queries": float(len(other))}
-    return SplitMetrics(overall, by_language, same_language, cross_lingual)
+    return SplitMetrics(overall, by_language, monolingual, cross_lingual)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -47,6 +48,7 @@ class VariantRun:
     rankings: dict[str, list[str]] = field(default_factory=dict)  # query id -> doc ids
     latencies_ms: list[float] = field(default_factory=list)  # wall time of engine.search
     errors: dict[str, str] = field(default_factory=dict)  # query id -> engine's message
+    notes: Counter[str] = field(default_factory=Counter)  # engine notes -> queries
     seconds: float = 0.0
 
 
@@ -103,16 +105,17 @@ def run_variant(
     *,
     limit: int = 100,
     translate: bool = True,
-    on_progress: Callable[[int], None] | None = None,
 ) -> VariantRun:
     """Every query through `engine.search`, timed one call at a time.
 
     A query the engine rejects (a `SearchError`, e.g. one that parses to nothing)
     gets an empty ranking, so it scores 0, and its message is kept in `errors`.
+    The engine's notes (e.g. "translation failed for this query") are counted: a run
+    whose translations failed measured a degraded engine and should say so.
     """
     outcome = VariantRun(variant)
     started = time.perf_counter()
-    for done, query in enumerate(queries, start=1):
+    for query in queries:
         request = variant.request(query.text, limit=limit, translate=translate)
         call_started = time.perf_counter()
         try:
@@ -124,8 +127,7 @@ def run_variant(
             continue
         outcome.latencies_ms.append((time.perf_counter() - call_started) * 1000)
         outcome.rankings[query.id] = article_ranking(response.results)
-        if on_progress is not None:
-            on_progress(done)
+        outcome.notes.update(response.notes)
     outcome.seconds = time.perf_counter() - started
     return outcome
 

@@ -64,7 +64,7 @@ DEFAULT_VARIANTS: tuple[Variant, ...] = (
 
 
 def parse_variant(name: str) -> Variant:
-    """`lexical`, `semantic`, `hybrid`, `hybrid-rrf<K>` or `hybrid-w<alpha>`; ValueError otherwise."""
+    """`lexical`, `semantic`, `hybrid`, `hybrid-rrf<K>` or `hybrid-w<alpha>`, else ValueError."""
     name = name.strip()
     if name in ("lexical", "semantic", "hybrid"):
         return Variant(name, name)
