@@ -142,7 +142,13 @@ def build_index(
                 max_seq_length=encoder.max_seq_length,
                 multilingual=multilingual,
             ),
-            translation=_translation_info(options.translation, translator, pivot, translated_count),
+            translation=_translation_info(
+                options.translation,
+                translator,
+                pivot,
+                translated_count,
+                sum(1 for p in passages if p.record.lang in PRIMARY_LANGUAGES),
+            ),
             chunking=asdict(chunking),
             articles=len(article_records),
             passages=len(passages),
@@ -185,14 +191,20 @@ def _translator_for(setting: str) -> ApertiumTranslator | None:
 
 
 def _translation_info(
-    setting: str, translator: ApertiumTranslator | None, pivot: str | None, count: int
+    setting: str,
+    translator: ApertiumTranslator | None,
+    pivot: str | None,
+    count: int,
+    expected: int,
 ) -> TranslationInfo:
     if translator is None:
         reason = (
             "off by setting" if setting == "off" else "Apertium (apertium-eng-spa) not installed"
         )
         return TranslationInfo(False, None, reason, None, 0)
-    return TranslationInfo(True, "apertium", f"translation {setting}", pivot, count)
+    return TranslationInfo(
+        True, "apertium", f"translation {setting}", pivot, count, max(0, expected - count)
+    )
 
 
 def _is_multilingual(setting: str, encoder: Encoder) -> bool:

@@ -100,12 +100,17 @@ def _build(args: argparse.Namespace, settings: IndexerSettings, index_dir: Path)
     for problem in report.problems:
         print(f"warning: {problem}", file=sys.stderr)
     languages = ", ".join(f"{k} {v}" for k, v in manifest.passages_by_language.items()) or "none"
-    pivot = manifest.translation.embedding_pivot
+    info = manifest.translation
+    failed = (
+        f", {info.untranslated_passages} FAILED (see warnings)"
+        if info.untranslated_passages
+        else ""
+    )
+    pivot = f", embedding pivot {info.embedding_pivot}" if info.embedding_pivot else ""
     translation = (
-        f"on ({manifest.translation.translated_passages} passages translated"
-        f"{', embedding pivot ' + pivot if pivot else ''})"
-        if manifest.translation.enabled
-        else f"off ({manifest.translation.reason})"
+        f"on ({info.translated_passages} passages translated{failed}{pivot})"
+        if info.enabled
+        else f"off ({info.reason})"
     )
     print(
         f"built generation {manifest.generation} in {index_dir}/\n"

@@ -34,6 +34,7 @@ class TranslationInfo:
     reason: str  # why it is on or off, for humans
     embedding_pivot: str | None  # "en": non-English passages were embedded via English
     translated_passages: int = 0
+    untranslated_passages: int = 0  # en/es passages whose translation failed (timeouts)
 
 
 @dataclass(frozen=True, slots=True)

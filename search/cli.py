@@ -21,6 +21,8 @@ from search.settings import ServiceSettings
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+# A query translates in ~1 ms; a second means the pipeline is stuck, not busy.
+_QUERY_TRANSLATION_TIMEOUT_S = 1.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +66,7 @@ def build_engine(settings: ServiceSettings, index_dir: Path):  # type: ignore[no
     from search.engine import EngineOptions, SearchEngine
 
     translator = (
-        ApertiumTranslator()
+        ApertiumTranslator(timeout_s=_QUERY_TRANSLATION_TIMEOUT_S)
         if settings.query_translation and ApertiumTranslator.is_available()
         else None
     )

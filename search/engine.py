@@ -40,6 +40,7 @@ __all__ = ["EngineOptions", "SearchEngine"]
 log = logging.getLogger(__name__)
 
 _MAX_CANDIDATES = 1000
+_TRANSLATION_BACKOFF_S = 30.0
 # A translation that mostly repeats the original was not really translated (the
 # text was already in the target language; Apertium passes unknown words through).
 _MAX_SHARED_WORDS = 0.6
@@ -84,6 +85,7 @@ class SearchEngine:
         # (~2 ms) are cached; both are pure functions of their inputs.
         self._vector_cache: LruCache[tuple[str, ...], npt.NDArray[np.float32]] = LruCache(2048)
         self._translation_cache: LruCache[tuple[str, str, str], str] = LruCache(2048)
+        self._translation_resting_until: dict[str, float] = {}
         self._loaded = self._load()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -189,7 +191,10 @@ class SearchEngine:
             per_article=request.per_article,
         )
         page = grouped[request.offset : request.offset + request.limit]
-        results = [self._result(snapshot, hit, parsed, translations) for hit in page]
+        results = [
+            self._result(snapshot, hit, parsed, translations, snippets=request.snippets)
+            for hit in page
+        ]
         return SearchResponse(
             query=request.query,
             mode=request.mode,
@@ -218,9 +223,9 @@ class SearchEngine:
         translations: dict[str, str] = {}
         for source, target in (("es", "en"), ("en", "es")):
             translated = self._translate_cached(text, source, target)
-            if translated is None:
-                notes.append("translation failed for this query; searched without it")
-                return {}
+            if translated is None:  # this direction only; the other may still help
+                notes.append(f"translation {source}->{target} failed; searched without it")
+                continue
             words = translated.lower().split()
             shared = sum(1 for w in words if w in original_words) / max(len(words), 1)
             if words and shared < _MAX_SHARED_WORDS:
@@ -228,13 +233,29 @@ class SearchEngine:
         return translations
 
     def _translate_cached(self, text: str, source: str, target: str) -> str | None:
+        """Cached translation; after a failure, the direction rests for a while.
+
+        A hung translator costs its timeout on every query; resting it for
+        `_TRANSLATION_BACKOFF_S` keeps searches fast (untranslated) meanwhile.
+        """
         assert self._translator is not None
         key = (text, source, target)
         cached = self._translation_cache.get(key)
-        if cached is None:
-            cached = self._translator.translate(text, source=source, target=target)
-            if cached is not None:  # never cache a failure: the next call may work
-                self._translation_cache.put(key, cached)
+        if cached is not None:
+            return cached
+        if time.monotonic() < self._translation_resting_until.get(source, 0.0):
+            return None
+        cached = self._translator.translate(text, source=source, target=target)
+        if cached is None:  # never cache a failure: a later call may work
+            self._translation_resting_until[source] = time.monotonic() + _TRANSLATION_BACKOFF_S
+            log.warning(
+                "translation %s->%s failed; resting it for %s s",
+                source,
+                target,
+                _TRANSLATION_BACKOFF_S,
+            )
+        else:
+            self._translation_cache.put(key, cached)
         return cached
 
     def _semantic_mask(
@@ -300,6 +321,8 @@ class SearchEngine:
         hit: FusedHit,
         parsed: ParsedQuery,
         translations: dict[str, str],
+        *,
+        snippets: bool = True,
     ) -> SearchResult:
         passage = snapshot.passages[hit.key]
         article = snapshot.articles[passage.article_id]
@@ -310,9 +333,9 @@ class SearchEngine:
             text = body if body.strip() else text
         positive = (*parsed.terms, *parsed.phrases)
         own = query_tokens(self._analyzers, passage.lang, positive)
-        spans = find_matches(self._analyzers, passage.lang, text, own)
+        spans = find_matches(self._analyzers, passage.lang, text, own) if snippets else []
         via_translation = False
-        if passage.lang in translations:
+        if snippets and passage.lang in translations:
             translated = query_tokens(self._analyzers, passage.lang, [translations[passage.lang]])
             extra = find_matches(self._analyzers, passage.lang, text, translated - own)
             via_translation = not spans and bool(extra) and "lexical" in hit.legs
@@ -324,7 +347,7 @@ class SearchEngine:
             passage_id=passage.passage_id,
             title=article.title,
             text=snapshot.passage_text(hit.key).strip(),
-            snippet=render_snippet(text, spans),
+            snippet=render_snippet(text, spans) if snippets else "",
             lang=passage.lang,
             start=passage.start,
             end=passage.end,

@@ -52,6 +52,9 @@ class SearchRequest:
     rrf_k: int | None = None
     depth: int | None = None
     translate: bool = True
+    # False: skip highlighting (snippet "", via_translation False); for batch
+    # evaluation, where snippets were half the cost of a 100-result search.
+    snippets: bool = True
 
     def validate(self, *, known_langs: frozenset[str]) -> None:
         if len(self.query) > MAX_QUERY_CHARS:

@@ -137,3 +137,33 @@ def test_translation_off_when_apertium_is_absent(
     health = engine.health()
     assert health["translation"] == {"query": False, "index": False, "embedding_pivot": None}
     assert health["status"] == "degraded"
+
+
+@needs_apertium
+def test_a_hung_translator_never_fails_a_search(
+    tmp_path: Path,
+    build,
+    encoder,  # type: ignore[no-untyped-def]
+) -> None:
+    import os
+    import signal
+    import time
+
+    build([write_corpus(tmp_path / "corpus", _only("en/"))], tmp_path / "index",
+          translation="off")  # fmt: skip
+    with ApertiumTranslator(timeout_s=0.5) as hanging:
+        engine = SearchEngine(tmp_path / "index", encoder=encoder, translator=hanging)
+        engine.warm_up()
+        for stage in hanging._pipelines["spa-eng"].processes:
+            os.kill(stage.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        first = engine.search(SearchRequest(query="voters ballots", mode="hybrid"))
+        first_seconds = time.monotonic() - started
+        assert first.results[0].article_id == "en/election.txt"
+        assert any("es->en failed" in note for note in first.notes)
+        assert first_seconds < 3.0
+        # The failed direction rests: the next query does not wait for it again.
+        started = time.monotonic()
+        second = engine.search(SearchRequest(query="hurricane landfall", mode="hybrid"))
+        assert time.monotonic() - started < 0.4
+        assert second.results[0].article_id == "en/hurricane.txt"

@@ -41,6 +41,7 @@ class Variant:
             alpha=self.alpha,
             rrf_k=self.rrf_k,
             translate=translate,
+            snippets=False,  # highlighting is for people; it would double the run
         )
 
     def settings(self) -> dict[str, object]:
