@@ -93,19 +93,22 @@ def _bench_encoder(engine: SearchEngine, queries: list[str]) -> None:
     print(f"query encoding alone            {_percentiles(samples)}")
     snapshot = engine.snapshot
     texts = [snapshot.passage_text(row) for row in range(min(len(snapshot.passages), 512))]
-    started = time.perf_counter()
-    encoder.encode(texts, batch_size=32)
-    seconds = time.perf_counter() - started
-    print(
-        f"encoder raw throughput          {len(texts) / seconds:7.1f} passages/s "
-        f"({len(texts)} passages of the index, batch 32, {encoder_threads()} torch threads)"
-    )
+    import os
 
-
-def encoder_threads() -> int:
     import torch
 
-    return int(torch.get_num_threads())
+    query_threads = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)  # as `indexer build` runs it
+    try:
+        started = time.perf_counter()
+        encoder.encode(texts, batch_size=32)
+        seconds = time.perf_counter() - started
+    finally:
+        torch.set_num_threads(query_threads)
+    print(
+        f"encoder raw throughput          {len(texts) / seconds:7.1f} passages/s "
+        f"({len(texts)} passages of the index, batch 32, {os.cpu_count()} torch threads)"
+    )
 
 
 def _bench_in_process(engine: SearchEngine, queries: list[str]) -> None:
