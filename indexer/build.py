@@ -32,7 +32,7 @@ from indexer.analysis import (
 from indexer.articles import Article, InputProblem, read_articles
 from indexer.chunking import ChunkingOptions, chunk_text
 from indexer.encoder import Encoder, looks_multilingual
-from indexer.errors import IndexerError, InputProblemsError, SettingsError
+from indexer.errors import IndexerError, InputProblemsError
 from indexer.language import PRIMARY_LANGUAGES, LanguageDetector
 from indexer.layout import ArticleRecord, IndexLayout, PassageRecord, write_jsonl
 from indexer.manifest import SCHEMA_VERSION, Manifest, ModelInfo, TranslationInfo
@@ -101,7 +101,9 @@ def build_index(
             + "; the live index was not changed. "
             + ("; ".join(str(p) for p in problems[:3]) or "Check the --source paths.")
         )
-    translator = _translator_for(options.translation)
+    from indexer.translation import open_translator
+
+    translator = open_translator(options.translation)
     mark = time.perf_counter()
     encoder = encoder or Encoder(options.model_ref, allow_downloads=options.allow_downloads)
     stages["load_model"] = time.perf_counter() - mark
@@ -173,21 +175,6 @@ def _read_all(sources: Sequence[Path]) -> tuple[list[Article], list[InputProblem
     for item in read_articles(sources):
         (articles if isinstance(item, Article) else problems).append(item)  # type: ignore[arg-type]
     return articles, problems
-
-
-def _translator_for(setting: str) -> ApertiumTranslator | None:
-    if setting == "off":
-        return None
-    from indexer.translation import ApertiumTranslator
-
-    if ApertiumTranslator.is_available():
-        return ApertiumTranslator()
-    if setting == "on":
-        raise SettingsError(
-            "Translation is 'on' but Apertium is not installed. Install the Debian packages "
-            "apertium and apertium-eng-spa (make setup does), or set SEARCH_TRANSLATION=auto."
-        )
-    return None
 
 
 def _translation_info(

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["ApertiumTranslator"]
+__all__ = ["ApertiumTranslator", "open_translator"]
 
 _logger = logging.getLogger(__name__)
 
@@ -368,3 +368,20 @@ class ApertiumTranslator:
         self._pipelines[direction] = None
         if pipeline is not None:
             pipeline.kill()
+
+
+def open_translator(setting: str, *, timeout_s: float = 5.0) -> ApertiumTranslator | None:
+    """The translator a setting asks for: "off" none, "auto" one where Apertium is
+    installed, "on" one or a `SettingsError` saying how to install it."""
+    if setting == "off":
+        return None
+    if ApertiumTranslator.is_available():
+        return ApertiumTranslator(timeout_s=timeout_s)
+    if setting == "on":
+        from indexer.errors import SettingsError
+
+        raise SettingsError(
+            "Translation is 'on' but Apertium is not installed. Install the Debian packages "
+            "apertium and apertium-eng-spa (make setup does), or use 'auto'."
+        )
+    return None

@@ -62,13 +62,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def build_engine(settings: ServiceSettings, index_dir: Path):  # type: ignore[no-untyped-def]
     """The engine with translation when Apertium is there (shared by serve and query)."""
-    from indexer.translation import ApertiumTranslator
+    from indexer.translation import open_translator
     from search.engine import EngineOptions, SearchEngine
 
-    translator = (
-        ApertiumTranslator(timeout_s=_QUERY_TRANSLATION_TIMEOUT_S)
-        if settings.query_translation and ApertiumTranslator.is_available()
-        else None
+    translator = open_translator(
+        "auto" if settings.query_translation else "off", timeout_s=_QUERY_TRANSLATION_TIMEOUT_S
     )
     options = EngineOptions(
         depth=settings.depth,

@@ -167,3 +167,14 @@ def test_a_hung_translator_never_fails_a_search(
         second = engine.search(SearchRequest(query="hurricane landfall", mode="hybrid"))
         assert time.monotonic() - started < 0.4
         assert second.results[0].article_id == "en/hurricane.txt"
+
+
+def test_open_translator_follows_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer.errors import SettingsError
+    from indexer.translation import open_translator
+
+    assert open_translator("off") is None
+    monkeypatch.setattr(ApertiumTranslator, "is_available", staticmethod(lambda *a: False))
+    assert open_translator("auto") is None
+    with pytest.raises(SettingsError, match="apertium-eng-spa"):
+        open_translator("on")

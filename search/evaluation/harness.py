@@ -12,11 +12,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from indexer.encoder import Encoder
-from indexer.errors import SettingsError
 from indexer.manifest import Manifest
+from indexer.translation import open_translator
 from search.engine import EngineOptions, SearchEngine
 from search.evaluation.beir import DataSet, Query
 from search.evaluation.languages import (
@@ -28,9 +27,6 @@ from search.evaluation.metrics import SplitMetrics, evaluate_splits, qrels_for_q
 from search.evaluation.run import VariantRun, build_corpus_index, latency_summary, run_variant
 from search.evaluation.sampling import query_language, select_queries
 from search.evaluation.variants import DEFAULT_VARIANTS, Variant
-
-if TYPE_CHECKING:
-    from indexer.translation import ApertiumTranslator
 
 __all__ = ["EvalOptions", "EvaluationResult", "VariantResult", "evaluate_data_set"]
 
@@ -102,7 +98,7 @@ def evaluate_data_set(
     queries = select_queries(data_set.judged_queries(), options.max_queries)
     if not queries:
         raise ValueError(f"{data_set.path}: no query has a relevant document in the qrels.")
-    translator = _query_translator(options.query_translation)
+    translator = open_translator(options.query_translation)
     encoder = encoder or Encoder(options.model_ref, threads=1)
     try:
         with tempfile.TemporaryDirectory(prefix="search-eval-") as work_dir:
@@ -155,21 +151,6 @@ def evaluate_data_set(
         variants=variants,
         total_seconds=round(time.perf_counter() - started, 2),
     )
-
-
-def _query_translator(setting: str) -> ApertiumTranslator | None:
-    if setting == "off":
-        return None
-    from indexer.translation import ApertiumTranslator
-
-    if ApertiumTranslator.is_available():
-        return ApertiumTranslator()
-    if setting == "on":
-        raise SettingsError(
-            "--query-translation on, but Apertium is not installed (Debian packages apertium "
-            "and apertium-eng-spa; make setup installs them). Use auto or off."
-        )
-    return None
 
 
 def _run(
