@@ -302,6 +302,9 @@ def test_works_without_javascript(browser, base_url: str) -> None:  # type: igno
 
 def test_keyboard_shortcuts_and_filters_keep_settings(page) -> None:  # type: ignore[no-untyped-def]
     page.goto("/?q=coffee&limit=3&offset=3")
+    assert page.evaluate("document.activeElement.id") == "q", "focused on results pages too"
+    page.keyboard.press("Escape")
+    assert page.input_value("#q") == "coffee", "Esc leaves the box without clearing it"
     links = page.locator(".result h2 a")
     page.keyboard.press("j")
     assert page.evaluate("document.activeElement.textContent") == links.nth(0).inner_text()

@@ -29,7 +29,10 @@
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
     if (typing(target)) {
-      if (event.key === "Escape") target.blur();
+      if (event.key === "Escape") {
+        event.preventDefault(); // a search input would clear itself
+        target.blur();
+      }
       else if (event.key === "ArrowDown" && target === box) move(1, event);
       return;
     }
