@@ -33,8 +33,8 @@ with translation off (150-query slice) semantic Spanish mono nDCG@10 is 0.652, i
 line with the published 0.632.
 
 Latencies are wall times of `SearchEngine.search` with limit=100 (needed for
-Recall@100), cold caches, snippets rendered for all 100 results; a 10-result page
-is cheaper.
+Recall@100), cold caches, without snippets (`SearchRequest.snippets=False`):
+retrieval and fusion only. `make bench` measures what the API and page pay.
 """
 
 from search.evaluation.beir import CorpusDoc, DataSet, DataSetError, Query, load_beir
