@@ -84,10 +84,12 @@ class LexicalRetriever:
         return required, excluded
 
     def _all_rows(self, query: tantivy.Query) -> set[int]:
+        """Every matching row, read from the `row` fast field (ordering by it makes
+        tantivy hand back its value): no stored-document fetch per hit."""
         searcher = self._snapshot.searcher
         limit = max(1, searcher.num_docs)
-        result = searcher.search(query, limit=limit, count=False)
-        return {int(searcher.doc(address)["row"][0]) for _, address in result.hits}
+        result = searcher.search(query, limit=limit, count=False, order_by_field="row")
+        return {int(row) for row, _ in result.hits}
 
     def build_query(self, query: LexicalQuery, filters: SearchFilters) -> tantivy.Query | None:
         """The tantivy query, or None when nothing searchable is left after analysis."""
