@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from indexer.errors import IndexerError, SettingsError
+from search.engine import EngineOptions, SearchEngine
 from search.errors import SearchError
 from search.models import MODES, SearchRequest, SearchResponse
 from search.settings import ServiceSettings
@@ -60,10 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build_engine(settings: ServiceSettings, index_dir: Path):  # type: ignore[no-untyped-def]
+def build_engine(settings: ServiceSettings, index_dir: Path) -> SearchEngine:
     """The engine with translation when Apertium is there (shared by serve and query)."""
     from indexer.translation import open_translator
-    from search.engine import EngineOptions, SearchEngine
 
     translator = open_translator(
         "auto" if settings.query_translation else "off", timeout_s=_QUERY_TRANSLATION_TIMEOUT_S

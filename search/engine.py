@@ -24,7 +24,7 @@ from search.errors import ArticleNotFoundError, BadQueryError
 from search.filters import SearchFilters
 from search.fusion import FusedHit, Hit, LegScore, fuse
 from search.grouping import limit_per_article
-from search.lexical import LexicalQuery, LexicalRetriever
+from search.lexical import DEFAULT_TRANSLATED_BOOST, LexicalQuery, LexicalRetriever
 from search.lru import LruCache
 from search.models import ArticleView, LegRank, SearchRequest, SearchResponse, SearchResult
 from search.query_parser import ParsedQuery, parse_query
@@ -51,7 +51,7 @@ class EngineOptions:
     depth: int = 100  # candidates per retriever before fusion
     rrf_k: int = 60  # Cormack et al. 2009
     query_translation: bool = True
-    translated_boost: float = 0.7
+    translated_boost: float = DEFAULT_TRANSLATED_BOOST
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +326,8 @@ class SearchEngine:
     ) -> SearchResult:
         passage = snapshot.passages[hit.key]
         article = snapshot.articles[passage.article_id]
-        text = snapshot.passage_text(hit.key)
+        original = snapshot.passage_text(hit.key)
+        text = original
         if passage.start == 0 and text.lstrip().startswith(article.title):
             # The title is shown above the snippet already: don't repeat it.
             body = text.lstrip()[len(article.title) :]
@@ -346,7 +347,7 @@ class SearchEngine:
             article_id=article.id,
             passage_id=passage.passage_id,
             title=article.title,
-            text=snapshot.passage_text(hit.key).strip(),
+            text=original.strip(),
             snippet=render_snippet(text, spans) if snippets else "",
             lang=passage.lang,
             start=passage.start,
