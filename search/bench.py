@@ -63,17 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP measurement")
     args = parser.parse_args(argv)
 
-    from search.cli import build_engine
     from search.settings import ServiceSettings
+    from search.wiring import build_engine
 
     queries = _load_queries(args.queries, args.count)
     engine = build_engine(ServiceSettings.from_env(), args.index)
     health = engine.health()
     print(
-        f"index {args.index}: {health['passages']} passages, generation {health['generation']}; "
+        f"index {args.index}: {health.passages} passages, generation {health.generation}; "
         f"query translation {'on' if engine.translation_available else 'off'}; "
         f"{len(queries)} queries per mode"
     )
+    _bench_translation(queries)
     _bench_encoder(engine, queries)
     _bench_in_process(engine, queries)
     if not args.no_http:
@@ -81,8 +82,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _bench_translation(queries: list[str]) -> None:
+    """Apertium per query (warm pipeline) and in a batch of passages, per direction."""
+    from indexer.translation import ApertiumTranslator
+
+    if not ApertiumTranslator.is_available():
+        print("query translation               (Apertium not installed)")
+        return
+    with ApertiumTranslator() as translator:
+        for source, target in (("en", "es"), ("es", "en")):
+            translator.translate("warm up", source=source, target=target)
+            samples = []
+            for text in queries[:200]:
+                started = time.perf_counter()
+                translator.translate(text, source=source, target=target)
+                samples.append((time.perf_counter() - started) * 1000)
+            print(f"translate query {source}->{target}          {_percentiles(samples)}")
+
+
 def _bench_encoder(engine: SearchEngine, queries: list[str]) -> None:
-    encoder = engine._loaded.encoder
+    encoder = engine.query_encoder
     for text in queries[:5]:
         encoder.encode([text])  # warm-up
     samples = []
@@ -129,7 +148,7 @@ def _bench_in_process(engine: SearchEngine, queries: list[str]) -> None:
 def _bench_http(engine: SearchEngine, queries: list[str]) -> None:
     import httpx
 
-    from search.api import create_app
+    from search.app import create_app
     from search.background_server import serve
 
     with (

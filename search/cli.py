@@ -10,20 +10,18 @@ import json
 import logging
 import sys
 import textwrap
-from dataclasses import asdict
 from pathlib import Path
 
 from indexer.errors import IndexerError, SettingsError
-from search.engine import EngineOptions, SearchEngine
 from search.errors import SearchError
-from search.models import MODES, SearchRequest, SearchResponse
+from search.models import MODES, SearchRequest, SearchResponse, SearchResult
+from search.rendering import search_body
 from search.settings import ServiceSettings
+from search.wiring import build_engine
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-# A query translates in ~1 ms; a second means the pipeline is stuck, not busy.
-_QUERY_TRANSLATION_TIMEOUT_S = 1.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,25 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build_engine(settings: ServiceSettings, index_dir: Path) -> SearchEngine:
-    """The engine with translation when Apertium is there (shared by serve and query)."""
-    from indexer.translation import open_translator
-
-    translator = open_translator(
-        "auto" if settings.query_translation else "off", timeout_s=_QUERY_TRANSLATION_TIMEOUT_S
-    )
-    options = EngineOptions(
-        depth=settings.depth,
-        rrf_k=settings.rrf_k,
-        query_translation=settings.query_translation,
-    )
-    return SearchEngine(index_dir, options=options, translator=translator)
-
-
 def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path) -> int:
     import uvicorn
 
-    from search.api import create_app
+    from search.app import create_app
 
     engine = build_engine(settings, index_dir)
     engine.warm_up()
@@ -87,9 +70,9 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
     logging.getLogger("search").info(
         "serving %s: generation %s, %s passages; degraded: %s",
         index_dir,
-        health["generation"],
-        health["passages"],
-        health["degraded"] or "nothing",
+        health.generation,
+        health.passages,
+        health.degraded or "nothing",
     )
     app = create_app(engine, reload_seconds=settings.reload_seconds)
     uvicorn.run(
@@ -105,16 +88,23 @@ def _query(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
     )
     response = engine.search(request)
     if args.json:
-        print(json.dumps(asdict(response), ensure_ascii=False, indent=2))
+        print(json.dumps(search_body(response), ensure_ascii=False, indent=2))
     else:
         _print_readable(response)
     return EXIT_OK
 
 
-def _print_readable(response: SearchResponse) -> None:
-    import html
-    import re
+def _emphasised_snippet(result: SearchResult) -> str:
+    """The snippet with matches in **bold** (translated ones in _underscores_)."""
+    window = result.snippet
+    text = "".join(
+        piece if mark is None else (f"_{piece}_" if mark.translated else f"**{piece}**")
+        for piece, mark in result.snippet_pieces()
+    )
+    return ("…" if window.cut_before else "") + text + ("…" if window.cut_after else "")
 
+
+def _print_readable(response: SearchResponse) -> None:
     print(
         f"{response.total} results for {response.query!r} ({response.mode}, "
         f"{response.took_ms:.0f} ms)"
@@ -129,7 +119,7 @@ def _print_readable(response: SearchResponse) -> None:
             for leg, rank in (("lexical", result.lexical), ("semantic", result.semantic))
             if rank
         )
-        snippet = html.unescape(re.sub(r"</?mark>", "**", result.snippet))
+        snippet = _emphasised_snippet(result)
         print(f"\n{number}. [{result.lang}] {result.title}")
         print(
             f"   {result.article_id}  score {result.score:.4f} ({ranks})"

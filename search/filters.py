@@ -15,6 +15,17 @@ from search.snapshot import IndexSnapshot
 __all__ = ["SearchFilters"]
 
 
+# tantivy stores dates as i64 nanoseconds (1677-09-21 .. 2262-04-11), and the
+# indexer only stores dates in these years (`indexer.titles.in_index_range`): an
+# open end of a range becomes the first or last day tantivy can hold.
+_FIRST_DAY = date(1678, 1, 1)
+_LAST_DAY = date(2261, 12, 31)
+
+
+def _clamp(day: date) -> date:
+    return min(max(day, _FIRST_DAY), _LAST_DAY)
+
+
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
     langs: tuple[str, ...] = ()
@@ -40,8 +51,8 @@ class SearchFilters:
                     )
                 )
         if self.date_from or self.date_to:
-            low = datetime.combine(self.date_from or date.min, time.min, tzinfo=UTC)
-            high = datetime.combine(self.date_to or date.max, time.max, tzinfo=UTC)
+            low = datetime.combine(_clamp(self.date_from or _FIRST_DAY), time.min, tzinfo=UTC)
+            high = datetime.combine(_clamp(self.date_to or _LAST_DAY), time.max, tzinfo=UTC)
             clauses.append(
                 tantivy.Query.range_query(schema, "date", tantivy.FieldType.Date, low, high)
             )

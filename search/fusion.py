@@ -23,36 +23,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+
+from search.models import Fusion, Hit, LegRank
 
 __all__ = [
     "FusedHit",
-    "Hit",
-    "LegScore",
     "fuse",
     "reciprocal_rank_fusion",
     "weighted_fusion",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One leg's result for one passage.
-
-    `score` is the leg's own score: BM25 (>= 0, unbounded) for the lexical leg,
-    cosine similarity in [-1, 1] for the semantic leg. Higher is better.
-    """
-
-    key: int
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class LegScore:
-    """Where one leg put a passage: its 1-based rank and the leg's own score."""
-
-    rank: int
-    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +46,7 @@ class FusedHit:
 
     key: int
     score: float
-    legs: Mapping[str, LegScore] = field(hash=False)
+    legs: Mapping[str, LegRank] = field(hash=False)
 
 
 def reciprocal_rank_fusion(runs: Mapping[str, Sequence[Hit]], *, k: int = 60) -> list[FusedHit]:
@@ -129,7 +108,7 @@ def weighted_fusion(
 def fuse(
     runs: Mapping[str, Sequence[Hit]],
     *,
-    method: Literal["rrf", "weighted"],
+    method: Fusion,
     rrf_k: int = 60,
     weights: Mapping[str, float] | None = None,
 ) -> list[FusedHit]:
@@ -143,9 +122,9 @@ def fuse(
     raise ValueError(f'Unknown fusion method {method!r}; use "rrf" or "weighted".')
 
 
-def _rank_runs(runs: Mapping[str, Sequence[Hit]]) -> dict[int, dict[str, LegScore]]:
-    """key -> {run name -> LegScore}, keeping each key's first occurrence per run."""
-    legs_by_key: dict[int, dict[str, LegScore]] = {}
+def _rank_runs(runs: Mapping[str, Sequence[Hit]]) -> dict[int, dict[str, LegRank]]:
+    """key -> {run name -> LegRank}, keeping each key's first occurrence per run."""
+    legs_by_key: dict[int, dict[str, LegRank]] = {}
     for name, hits in runs.items():
         rank = 0
         for hit in hits:
@@ -153,7 +132,7 @@ def _rank_runs(runs: Mapping[str, Sequence[Hit]]) -> dict[int, dict[str, LegScor
             if name in legs:
                 continue
             rank += 1
-            legs[name] = LegScore(rank=rank, score=hit.score)
+            legs[name] = LegRank(rank=rank, score=hit.score)
     return legs_by_key
 
 
@@ -183,7 +162,7 @@ def _min_max(name: str, hits: Sequence[Hit]) -> dict[int, float]:
 
 def _sorted_hits(
     scored: Mapping[int, float],
-    legs_by_key: Mapping[int, dict[str, LegScore]],
+    legs_by_key: Mapping[int, dict[str, LegRank]],
     *,
     counted_runs: frozenset[str],
 ) -> list[FusedHit]:

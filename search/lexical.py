@@ -6,54 +6,43 @@ one language: every word is analyzed as English (for `text_en`), as Spanish (for
 the field of its own language. Queries are built programmatically from the parsed
 query, never through tantivy's query syntax, so nothing a user types can reach a
 field (`lang:es`), match everything (`*`) or raise a parse error. The only use of
-the parser is for quoted phrases, with quotes and backslashes removed from their
-content, because it keeps the positions of removed stop words right.
+the parser is for quoted phrases (in `constraints`), with quotes and backslashes
+removed from their content, because it keeps the positions of removed stop words
+right.
 
-Cross-lingual matching (see `LexicalQuery.translations`) adds, at a lower boost,
+Cross-lingual matching (the plan's `translations`) adds, at a lower boost,
 the query's machine translation against the target language's field, and the
 original query against `*_mt` fields (passages' translations, if built).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 import tantivy
 
 from indexer.analysis import FIELD_BY_LANGUAGE, OTHER_FIELD, TRANSLATED_FIELD_BY_LANGUAGE
-from search.filters import SearchFilters
-from search.fusion import Hit
+from search.models import Hit
+from search.plan import QueryPlan, RowConstraints
 from search.query_parser import ParsedQuery
 from search.snapshot import IndexSnapshot
 
-__all__ = ["DEFAULT_TRANSLATED_BOOST", "ORIGINAL_FIELDS", "LexicalQuery", "LexicalRetriever"]
+__all__ = ["ORIGINAL_FIELDS", "LexicalRetriever"]
 
 ORIGINAL_FIELDS = (FIELD_BY_LANGUAGE["en"], FIELD_BY_LANGUAGE["es"], OTHER_FIELD)
-# Weight of a match through translation relative to an original-language match:
-# best lexical nDCG@10 of 0.3/0.5/0.7/1.0 on an XQuAD sample, and below 1 so that
-# original-language matches stay first (README, "What we learned").
-DEFAULT_TRANSLATED_BOOST = 0.7
-
-
-@dataclass(frozen=True, slots=True)
-class LexicalQuery:
-    parsed: ParsedQuery
-    # target language -> the query's translation into it ("en" -> English text)
-    translations: Mapping[str, str] = field(default_factory=dict)
-    # weight of matches through translation, relative to original-language matches
-    translated_boost: float = DEFAULT_TRANSLATED_BOOST
-    # also search passages' own translations (*_mt fields) with the original query
-    use_passage_translations: bool = True
 
 
 class LexicalRetriever:
+    """BM25 over one snapshot's tantivy index; `search(plan, k)` like every leg."""
+
+    name = "lexical"
+
     def __init__(self, snapshot: IndexSnapshot) -> None:
         self._snapshot = snapshot
         self._schema = snapshot.tantivy_index.schema
 
-    def search(self, query: LexicalQuery, *, k: int, filters: SearchFilters) -> list[Hit]:
-        built = self.build_query(query, filters)
+    def search(self, plan: QueryPlan, k: int) -> list[Hit]:
+        built = self.build_query(plan)
         if built is None or k <= 0:
             return []
         searcher = self._snapshot.searcher
@@ -64,15 +53,16 @@ class LexicalRetriever:
             hits.append(Hit(key=int(row), score=float(score)))
         return hits
 
-    def constrained_rows(self, parsed: ParsedQuery) -> tuple[set[int] | None, set[int]]:
-        """What quoted phrases and -exclusions mean for the other retriever.
+    def constraints(self, parsed: ParsedQuery) -> RowConstraints:
+        """The rows quoted phrases require and -exclusions forbid, read once per query.
 
-        Returns (rows containing every phrase, or None when there is no phrase;
-        rows containing an excluded word or phrase). The semantic leg keeps only
-        the former and drops the latter, so "quoted" and -excluded hold in every
-        mode, not only for keyword matches.
+        Each is one tantivy query whose matching rows come from the `row` fast field
+        (ordering by it makes tantivy hand back its value): no stored-document fetch
+        per hit. Both legs then use the row sets, so phrases are never evaluated twice.
         """
-        required: set[int] | None = None
+        if not parsed.phrases and not parsed.excluded_terms and not parsed.excluded_phrases:
+            return RowConstraints()
+        required: frozenset[int] | None = None
         phrases = [self._phrase(p, ORIGINAL_FIELDS) for p in parsed.phrases]
         present = [clause for clause in phrases if clause is not None]
         if present:
@@ -84,53 +74,54 @@ class LexicalRetriever:
             for clause in (self._phrase(p, ORIGINAL_FIELDS) for p in parsed.excluded_phrases)
             if clause is not None
         ]
-        excluded = self._all_rows(_any_of(excluded_clauses)) if excluded_clauses else set()
-        return required, excluded
+        excluded = self._all_rows(_any_of(excluded_clauses)) if excluded_clauses else frozenset()
+        return RowConstraints(required=required, excluded=excluded)
 
-    def _all_rows(self, query: tantivy.Query) -> set[int]:
-        """Every matching row, read from the `row` fast field (ordering by it makes
-        tantivy hand back its value): no stored-document fetch per hit."""
+    def _all_rows(self, query: tantivy.Query) -> frozenset[int]:
         searcher = self._snapshot.searcher
         limit = max(1, searcher.num_docs)
         result = searcher.search(query, limit=limit, count=False, order_by_field="row")
-        return {int(row) for row, _ in result.hits}
+        return frozenset(int(row) for row, _ in result.hits)
 
-    def build_query(self, query: LexicalQuery, filters: SearchFilters) -> tantivy.Query | None:
-        """The tantivy query, or None when nothing searchable is left after analysis."""
-        parsed = query.parsed
+    def build_query(self, plan: QueryPlan) -> tantivy.Query | None:
+        """The tantivy query, or None when nothing searchable is left after analysis.
+
+        Words (and the words of quoted phrases) rank by BM25; the plan's row
+        constraints and filters are MUST / MUST_NOT clauses, so a phrase is matched
+        once per request (in `constraints`) and scored here by its words.
+        """
+        parsed = plan.parsed
+        words = [*parsed.terms, *parsed.phrases]
         should: list[tantivy.Query] = []
-        should.extend(self._terms(parsed.terms, ORIGINAL_FIELDS, boost=1.0))
-        if query.use_passage_translations:
+        should.extend(self._terms(words, ORIGINAL_FIELDS, boost=1.0))
+        if plan.use_passage_translations:
             should.extend(
-                self._terms(
-                    parsed.terms, TRANSLATED_FIELD_BY_LANGUAGE.values(), query.translated_boost
-                )
+                self._terms(words, TRANSLATED_FIELD_BY_LANGUAGE.values(), plan.translated_boost)
             )
-        for language, translation in query.translations.items():
+        for language, translation in plan.translations.items():
             target = FIELD_BY_LANGUAGE.get(language)
             if target:
-                should.extend(self._terms(translation.split(), (target,), query.translated_boost))
-        must = [
-            clause
-            for clause in (self._phrase(phrase, ORIGINAL_FIELDS) for phrase in parsed.phrases)
-            if clause is not None
-        ]
-        if not should and not must:
+                should.extend(self._terms(translation.split(), (target,), plan.translated_boost))
+        constraints = plan.constraints
+        if constraints.required is not None and not constraints.required:
+            return None  # a quoted phrase that occurs nowhere
+        if not should and constraints.required is None:
             return None
-        must_not = list(self._terms(parsed.excluded_terms, ORIGINAL_FIELDS, 1.0))
-        for phrase in parsed.excluded_phrases:
-            clause = self._phrase(phrase, ORIGINAL_FIELDS)
-            if clause is not None:
-                must_not.append(clause)
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if should:  # with phrases, words only rank; without, at least one must match
-            clauses.append((tantivy.Occur.Should if must else tantivy.Occur.Must, _any_of(should)))
-        clauses.extend((tantivy.Occur.Must, clause) for clause in must)
-        clauses.extend((tantivy.Occur.MustNot, clause) for clause in must_not)
+            occur = tantivy.Occur.Should if constraints.required is not None else tantivy.Occur.Must
+            clauses.append((occur, _any_of(should)))
+        if constraints.required is not None:
+            clauses.append((tantivy.Occur.Must, self._rows(constraints.required)))
+        if constraints.excluded:
+            clauses.append((tantivy.Occur.MustNot, self._rows(constraints.excluded)))
         clauses.extend(
-            (tantivy.Occur.Must, clause) for clause in filters.tantivy_clauses(self._schema)
+            (tantivy.Occur.Must, clause) for clause in plan.filters.tantivy_clauses(self._schema)
         )
         return tantivy.Query.boolean_query(clauses)
+
+    def _rows(self, rows: frozenset[int]) -> tantivy.Query:
+        return tantivy.Query.term_set_query(self._schema, "row", sorted(rows))
 
     def _terms(
         self, words: Iterable[str], fields: Iterable[str], boost: float

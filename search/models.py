@@ -1,33 +1,63 @@
-"""Plain dataclasses in and out of the engine; the API and the page serialise them."""
+"""Plain dataclasses in and out of the engine; the API, the page and the CLI render them.
+
+Nothing here knows HTML or HTTP. A result carries its passage text, the character
+spans that matched the query (each saying whether it matched through a machine
+translation) and the window of the text worth showing as a snippet; each layer
+renders those its own way (`<mark>` on the page, `**` in the terminal).
+
+Defaults and bounds of every request parameter are defined once, here, and read by
+the request parser, the OpenAPI document and `SearchRequest.validate`.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Literal, get_args
 
 from search.errors import BadQueryError
 
 __all__ = [
+    "DEFAULT_DEPTH",
+    "DEFAULT_RRF_K",
+    "DEPTH_RANGE",
     "FUSION_METHODS",
+    "LIMIT_RANGE",
     "MAX_QUERY_CHARS",
     "MODES",
+    "OFFSET_RANGE",
+    "PER_ARTICLE_RANGE",
+    "RRF_K_RANGE",
+    "ArticlePassage",
     "ArticleView",
+    "Fusion",
+    "Health",
+    "HealthModel",
+    "HealthTranslation",
+    "Highlight",
+    "Hit",
     "LegRank",
+    "Mode",
     "SearchRequest",
     "SearchResponse",
     "SearchResult",
+    "TextWindow",
 ]
 
 Mode = Literal["hybrid", "lexical", "semantic"]
 Fusion = Literal["rrf", "weighted"]
-MODES: tuple[Mode, ...] = ("hybrid", "lexical", "semantic")
-FUSION_METHODS: tuple[Fusion, ...] = ("rrf", "weighted")
+MODES: tuple[Mode, ...] = get_args(Mode)
+FUSION_METHODS: tuple[Fusion, ...] = get_args(Fusion)
+
 MAX_QUERY_CHARS = 1000
-MAX_LIMIT = 100
-MAX_OFFSET = 1000
-MAX_PER_ARTICLE = 20
+LIMIT_RANGE = (1, 100)  # results per page
+OFFSET_RANGE = (0, 1000)  # results skipped (paging)
+PER_ARTICLE_RANGE = (1, 20)  # passages shown per article
+DEPTH_RANGE = (10, 1000)  # candidates per retriever before fusion
+RRF_K_RANGE = (1, 10000)
+DEFAULT_DEPTH = 100
+DEFAULT_RRF_K = 60  # Cormack, Clarke and Büttcher, SIGIR 2009
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +65,12 @@ class SearchRequest:
     """One search. `validate()` raises `BadQueryError` naming the parameter and the fix.
 
     `alpha` is the semantic weight of weighted fusion: 0 = lexical only, 1 = semantic
-    only. `depth` is how many candidates each retriever contributes before fusion.
+    only. `depth` is how many candidates each retriever contributes before fusion;
+    None means the service's setting.
     """
 
     query: str
-    mode: str = "hybrid"
+    mode: Mode = "hybrid"
     limit: int = 10
     offset: int = 0
     langs: tuple[str, ...] = ()
@@ -47,14 +78,14 @@ class SearchRequest:
     date_from: date | None = None
     date_to: date | None = None
     per_article: int = 1
-    fusion: str = "rrf"
+    fusion: Fusion = "rrf"
     alpha: float | None = None
     rrf_k: int | None = None
     depth: int | None = None
     translate: bool = True
-    # False: skip highlighting (snippet "", via_translation False); for batch
-    # evaluation, where snippets were half the cost of a 100-result search.
-    snippets: bool = True
+    # False: skip highlighting (no spans, via_translation False); for batch
+    # evaluation, where highlighting was half the cost of a 100-result search.
+    highlight: bool = True
 
     def validate(self, *, known_langs: frozenset[str]) -> None:
         if len(self.query) > MAX_QUERY_CHARS:
@@ -67,13 +98,13 @@ class SearchRequest:
             raise BadQueryError(
                 "fusion", f"fusion={self.fusion!r} is not one of {', '.join(FUSION_METHODS)}."
             )
-        _in_range("limit", self.limit, 1, MAX_LIMIT)
-        _in_range("offset", self.offset, 0, MAX_OFFSET)
-        _in_range("per_article", self.per_article, 1, MAX_PER_ARTICLE)
+        _in_range("limit", self.limit, LIMIT_RANGE)
+        _in_range("offset", self.offset, OFFSET_RANGE)
+        _in_range("per_article", self.per_article, PER_ARTICLE_RANGE)
         if self.rrf_k is not None:
-            _in_range("rrf_k", self.rrf_k, 1, 10000)
+            _in_range("rrf_k", self.rrf_k, RRF_K_RANGE)
         if self.depth is not None:
-            _in_range("depth", self.depth, 10, 1000)
+            _in_range("depth", self.depth, DEPTH_RANGE)
         if self.alpha is not None:
             if not (math.isfinite(self.alpha) and 0.0 <= self.alpha <= 1.0):
                 raise BadQueryError(
@@ -96,15 +127,58 @@ class SearchRequest:
             )
 
 
-def _in_range(name: str, value: int, low: int, high: int) -> None:
+def _in_range(name: str, value: int, bounds: tuple[int, int]) -> None:
+    low, high = bounds
     if not low <= value <= high:
         raise BadQueryError(name, f"{name}={value} is out of range; use {low}..{high}.")
 
 
 @dataclass(frozen=True, slots=True)
+class Hit:
+    """One retriever's candidate: a passage row and that retriever's own score.
+
+    Scores are comparable only within one run: BM25 (lexical, >= 0, unbounded) or
+    cosine similarity (semantic, -1..1).
+    """
+
+    key: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
 class LegRank:
-    rank: int  # 1-based within that retriever
+    """Where one retriever put a passage: its 1-based rank and that leg's own score."""
+
+    rank: int
     score: float  # BM25 (lexical, >= 0) or cosine (semantic, -1..1)
+
+
+@dataclass(frozen=True, slots=True)
+class Highlight:
+    """A matched word: character offsets into the text it belongs to, end exclusive.
+
+    `translated` is True when the word matched only the query's machine
+    translation (a Spanish word found by an English query, say), not the query
+    as typed.
+    """
+
+    start: int
+    end: int
+    translated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TextWindow:
+    """The part of a text worth showing, as character offsets (end exclusive).
+
+    `cut_before` / `cut_after`: text was left out before / after the window (an
+    interface shows an ellipsis there); a title shown elsewhere does not count.
+    """
+
+    start: int
+    end: int
+    cut_before: bool = False
+    cut_after: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,23 +187,49 @@ class SearchResult:
     passage_id: str
     title: str
     text: str  # the original passage text, never a machine translation
-    snippet: str  # HTML-escaped, matches wrapped in <mark>
+    highlights: tuple[Highlight, ...]  # offsets into `text`, sorted, disjoint
+    snippet: TextWindow  # about 320 characters of `text` around the densest matches
     lang: str
     start: int  # character offsets of the passage in the article, end exclusive
     end: int
     date: str | None
     source: str | None
     url: str | None
-    score: float  # fused score: RRF sum, or weighted normalised score in [0, 1]
+    # The ranking score. hybrid: the fused score (RRF: sum of 1/(k + rank), at most
+    # 2/(k + 1); weighted: in [0, 1]). lexical or semantic: that leg's own score.
+    score: float
     lexical: LegRank | None
     semantic: LegRank | None
     via_translation: bool  # matched (lexically) only through a machine translation
+
+    def snippet_pieces(self) -> list[tuple[str, Highlight | None]]:
+        """The snippet window cut into plain and highlighted pieces, in order."""
+        return split_by_highlights(self.text, self.highlights, self.snippet)
+
+
+def split_by_highlights(
+    text: str, highlights: tuple[Highlight, ...], window: TextWindow | None = None
+) -> list[tuple[str, Highlight | None]]:
+    """`text[window]` as (piece, highlight or None) pairs; highlights outside are dropped."""
+    start, end = (window.start, window.end) if window else (0, len(text))
+    pieces: list[tuple[str, Highlight | None]] = []
+    cursor = start
+    for span in highlights:
+        if span.start < start or span.end > end:
+            continue
+        if span.start > cursor:
+            pieces.append((text[cursor : span.start], None))
+        pieces.append((text[span.start : span.end], span))
+        cursor = span.end
+    if cursor < end:
+        pieces.append((text[cursor:end], None))
+    return pieces
 
 
 @dataclass(frozen=True, slots=True)
 class SearchResponse:
     query: str
-    mode: str
+    mode: Mode
     total: int  # results in the fused, grouped list (candidates are capped by depth)
     offset: int
     limit: int
@@ -141,7 +241,20 @@ class SearchResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticlePassage:
+    passage_id: str
+    lang: str
+    start: int  # character offsets into the article text, end exclusive
+    end: int
+    # Matches of the query the article was opened for, as offsets into the
+    # *article* text; empty without a query.
+    highlights: tuple[Highlight, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleView:
+    """An article as stored (the fields of `indexer.layout.ArticleRecord`) and its passages."""
+
     id: str
     title: str
     text: str
@@ -149,4 +262,36 @@ class ArticleView:
     date: str | None
     source: str | None
     url: str | None
-    passages: list[dict[str, object]]  # passage_id, lang, start, end
+    passages: list[ArticlePassage]
+
+    def passage(self, passage_id: str) -> ArticlePassage | None:
+        return next((p for p in self.passages if p.passage_id == passage_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthModel:
+    name: str
+    dimension: int
+    multilingual: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HealthTranslation:
+    query: bool  # queries are translated now
+    index: bool  # the index holds passage translations
+    embedding_pivot: str | None  # language other passages were embedded through
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What `/api/health` reports; `degraded` lists everything running below par."""
+
+    status: Literal["ok", "degraded"]
+    generation: str
+    built_at: str
+    articles: int
+    passages: int
+    passages_by_language: dict[str, int]
+    model: HealthModel
+    translation: HealthTranslation
+    degraded: list[str]

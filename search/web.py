@@ -3,23 +3,23 @@
 One view per page builds its data from the engine's dataclasses; `?format=json`
 returns that data as JSON (the same body as /api/search and /api/articles/...),
 otherwise a Jinja2 template renders it with autoescape on (datasette's pattern).
-The page works without JavaScript: /static/app.js only adds keyboard shortcuts.
+Parameters are read by `search.params`, exactly as /api/search reads them. The page
+works without JavaScript: /static/app.js adds keyboard shortcuts, re-runs the
+search when the mode or language changes, and scrolls to the opened passage.
 
-Escaping: every title, text and query goes through autoescape. The one piece of
-pre-built HTML is a result's snippet, which `search.snippets.render_snippet`
-escapes entirely except for the <mark> tags it adds; `_trusted_snippet` re-checks
-that before marking it safe. HTML responses also carry a strict
-Content-Security-Policy (no inline script, nothing from other origins).
+Escaping: every title, text and query goes through autoescape; highlights become
+<mark> in `search.rendering`, which escapes every piece of text around them. HTML
+responses also carry a strict Content-Security-Policy (no inline script, nothing
+from other origins).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request
@@ -29,18 +29,22 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from starlette.datastructures import QueryParams
 
-from indexer.analysis import Analyzers
-from search.api import parse_search_params, response_json
 from search.engine import SearchEngine
 from search.errors import ArticleNotFoundError, BadQueryError
-from search.models import ArticleView, SearchRequest, SearchResponse, SearchResult
-from search.query_parser import parse_query
-from search.snippets import find_matches, query_tokens
+from search.models import (
+    ArticleView,
+    SearchRequest,
+    SearchResponse,
+    SearchResult,
+    TextWindow,
+    split_by_highlights,
+)
+from search.params import parse_search_request
+from search.rendering import article_body, marked_html, search_body, snippet_html
 
 __all__ = ["CONTENT_SECURITY_POLICY", "register_pages"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 _HERE = Path(__file__).resolve().parent
 CONTENT_SECURITY_POLICY = (
@@ -57,6 +61,8 @@ _LANGUAGES = (("all", "All"), ("en", "English"), ("es", "Spanish"))
 _LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 # Query-string keys the form carries as visible controls; the rest ride along hidden.
 _FORM_KEYS = frozenset({"q", "mode", "lang", "offset", "format"})
+# Read by the page itself, not by the search parser.
+_PAGE_KEYS = ("format",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +85,6 @@ def register_pages(app: FastAPI) -> None:
         lstrip_blocks=True,
     )
     environment.globals["asset"] = _asset_urls(_HERE / "static")
-    analyzers = Analyzers.create()
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
 
     def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -91,7 +96,7 @@ def register_pages(app: FastAPI) -> None:
         engine: SearchEngine = request.app.state.engine
         params = request.query_params
         if params.get("format") == "json":  # errors take the API's JSON handlers
-            return JSONResponse(response_json(engine.search(_search_request(params))))
+            return JSONResponse(search_body(engine.search(_search_request(params))))
         page = _SearchPage(params, engine)
         try:
             page.run()
@@ -106,8 +111,9 @@ def register_pages(app: FastAPI) -> None:
     def article_page(request: Request, article_id: str) -> Response:
         engine: SearchEngine = request.app.state.engine
         params = request.query_params
+        query = params.get("q", "")
         if params.get("format") == "json":
-            return JSONResponse(asdict(engine.article(article_id)))
+            return JSONResponse(article_body(engine.article(article_id, query=query)))
         context: dict[str, Any] = {
             "query": params.get("q", ""),
             "translation_off": _translation_off(engine),
@@ -115,13 +121,13 @@ def register_pages(app: FastAPI) -> None:
             "json_url": None,
         }
         try:
-            article = engine.article(article_id)
+            article = engine.article(article_id, query=query)
         except ArticleNotFoundError as error:
             return render("article.html", 404, **context, error=str(error))
         except Exception:  # never a traceback on the page
             log.exception("article page failed for %s", request.url)
             return render("article.html", 500, **context, error=_INTERNAL_ERROR)
-        context |= _article_context(article, params, analyzers)
+        context |= _article_context(article, params.get("passage", ""))
         return render("article.html", **context, error=None)
 
 
@@ -140,7 +146,7 @@ class _SearchPage:
         self.mode = (params.get("mode") or "hybrid").strip().lower()
 
     def run(self) -> None:
-        request = _search_request(self.params)
+        request = _search_request(self.params, require_query=False)
         if request.query.strip():
             self.response = self.engine.search(request)
         else:  # an invitation, but a bad limit or lang still gets its message
@@ -195,47 +201,15 @@ class _SearchPage:
         return hints
 
 
-def _search_request(params: QueryParams) -> SearchRequest:
+def _search_request(params: QueryParams, *, require_query: bool = True) -> SearchRequest:
     """Query string -> `SearchRequest`, exactly as /api/search reads it."""
-    return parse_search_params(
-        q=params.get("q", ""),
-        mode=params.get("mode") or "hybrid",
-        limit=_param(params, "limit", int, 10),
-        offset=_param(params, "offset", int, 0),
-        lang=params.getlist("lang"),
-        source=params.getlist("source"),
-        date_from=params.get("date_from"),
-        date_to=params.get("date_to"),
-        per_article=_param(params, "per_article", int, 1),
-        fusion=params.get("fusion") or "rrf",
-        alpha=_param(params, "alpha", float, None),
-        rrf_k=_param(params, "rrf_k", int, None),
-        translate=_param(params, "translate", _boolean, True),
+    return parse_search_request(
+        params.multi_items(), require_query=require_query, also_accepted=_PAGE_KEYS
     )
 
 
-def _param(params: QueryParams, name: str, convert: Callable[[str], T], default: T) -> T:
-    """One typed parameter; absent or empty means `default` (0 is a value, not absent)."""
-    raw = params.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return convert(raw)
-    except ValueError:
-        kinds: dict[object, str] = {int: "a whole number", float: "a number"}
-        kind = kinds.get(convert, "true or false")
-        raise BadQueryError(name, f"{name}={raw!r} is not {kind}.") from None
-
-
-def _boolean(raw: str) -> bool:
-    words = {"1": True, "true": True, "yes": True, "on": True}
-    words |= {"0": False, "false": False, "no": False, "off": False}
-    if raw.lower() not in words:
-        raise ValueError(raw)
-    return words[raw.lower()]
-
-
 def _result_view(result: SearchResult, query: str) -> _ResultView:
+    """How a result reads on the page: its link, snippet and why it matched."""
     why = []
     scores = []
     if result.lexical:
@@ -246,74 +220,40 @@ def _result_view(result: SearchResult, query: str) -> _ResultView:
         scores.append(f"cosine {result.semantic.score:.3f}")
     if result.via_translation:
         why.append("matched via translation")
-    scores.append(f"fused score {result.score:.4f}")
+    if result.lexical and result.semantic:
+        scores.append(f"fused score {result.score:.4f}")
     link = urlencode({"passage": result.passage_id, "q": query})
     return _ResultView(
         result=result,
         href=f"/articles/{quote(result.article_id, safe='')}?{link}#passage",
-        snippet=_trusted_snippet(result.snippet),
+        snippet=snippet_html(result),
         language_name=_LANGUAGE_NAMES.get(result.lang, result.lang),
         why=" · ".join(why),
         scores=" · ".join(scores),
     )
 
 
-def _trusted_snippet(snippet: str) -> Markup:
-    """The snippet as HTML, if its only markup is <mark>; otherwise escaped as text."""
-    if "<" in snippet.replace("<mark>", "").replace("</mark>", ""):
-        log.error("snippet with unexpected markup; showing it escaped")
-        return Markup.escape(snippet)
-    return Markup(snippet)  # safe: render_snippet escaped everything but <mark>
-
-
-def _article_context(
-    article: ArticleView, params: QueryParams, analyzers: Analyzers
-) -> dict[str, Any]:
-    before, pieces, after = _split_article(
-        article, params.get("passage", ""), params.get("q", ""), analyzers
-    )
+def _article_context(article: ArticleView, passage_id: str) -> dict[str, Any]:
+    before, passage_html, after = _split_article(article, passage_id)
     return {
         "article": article,
         "language_name": _LANGUAGE_NAMES.get(article.lang, article.lang),
         "original_url": _safe_url(article.url),
         "json_url": f"/articles/{quote(article.id, safe='')}?format=json",
         "before": before,
-        "pieces": pieces,
+        "passage_html": passage_html,
         "after": after,
     }
 
 
-def _split_article(
-    article: ArticleView, passage_id: str, query: str, analyzers: Analyzers
-) -> tuple[str, list[tuple[str, bool]], str]:
-    """The text before the passage, the passage as (text, is_match) pieces, the rest."""
-    for passage in article.passages:
-        start, end, lang = passage["start"], passage["end"], passage["lang"]
-        if passage["passage_id"] != passage_id or not isinstance(start, int):
-            continue
-        assert isinstance(end, int) and isinstance(lang, str)
-        text = article.text[start:end]
-        parsed = parse_query(query)
-        tokens = query_tokens(analyzers, lang, (*parsed.terms, *parsed.phrases))
-        return (
-            article.text[:start],
-            _pieces(text, find_matches(analyzers, lang, text, tokens)),
-            article.text[end:],
-        )
-    return article.text, [], ""
-
-
-def _pieces(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[str, bool]]:
-    pieces: list[tuple[str, bool]] = []
-    cursor = 0
-    for start, end in spans:
-        if start > cursor:
-            pieces.append((text[cursor:start], False))
-        pieces.append((text[start:end], True))
-        cursor = end
-    if cursor < len(text):
-        pieces.append((text[cursor:], False))
-    return pieces
+def _split_article(article: ArticleView, passage_id: str) -> tuple[str, Markup | None, str]:
+    """The text before the passage, the passage with its highlights as HTML, the rest."""
+    passage = article.passage(passage_id)
+    if passage is None:
+        return article.text, None, ""
+    window = TextWindow(passage.start, passage.end)
+    pieces = split_by_highlights(article.text, passage.highlights, window)
+    return article.text[: passage.start], marked_html(pieces), article.text[passage.end :]
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -324,8 +264,7 @@ def _safe_url(url: str | None) -> str | None:
 
 
 def _translation_off(engine: SearchEngine) -> bool:
-    translation = engine.health().get("translation")
-    return isinstance(translation, dict) and translation.get("query") is False
+    return not engine.health().translation.query
 
 
 def _asset_urls(static_dir: Path) -> dict[str, str]:

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from search.api import create_app
+from search.app import create_app
 from search.engine import SearchEngine
 from tests.corpus import write_corpus, write_jsonl
+
+# One long article: many passages that all match "flooding rain".
+LONG_FLOOD_TEXT = "\n\n".join(
+    f"In week {week} of the season the flooding returned to the {place} after more rain. "
+    f"Crews in the {place} pumped water for {week + 2} days while the rain kept falling, "
+    "and families moved furniture upstairs, counted the damage and waited for the river "
+    "to drop below the old stone bridge before they went back to clean the mud away."
+    for week, place in enumerate(
+        ["valley", "harbour", "old town", "market", "farms", "school district", "suburbs",
+         "riverside park", "mill quarter", "station"] * 2,
+        start=1,
+    )
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +49,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, build) -> Path:  # type:
                 "date": "2025-01-15",
                 "source": "Evening Post",
             },
+            {"id": "long-flood", "title": "A season of floods", "text": LONG_FLOOD_TEXT},
         ],
     )
     build([corpus, extra], root / "index")
@@ -48,7 +63,7 @@ def client(index_dir: Path, encoder, translator):  # type: ignore[no-untyped-def
         yield test_client
 
 
-def search(client: TestClient, **params: object) -> dict:  # type: ignore[type-arg]
+def search(client: TestClient, **params: Any) -> dict[str, Any]:
     response = client.get("/api/search", params=params)
     assert response.status_code == 200, response.text
     return response.json()
@@ -61,11 +76,14 @@ def test_response_shape(client: TestClient) -> None:
     top = body["results"][0]
     assert top["article_id"] == "en/hurricane.txt"
     assert set(top) >= {
-        "article_id", "passage_id", "title", "text", "snippet", "lang", "start", "end",
+        "article_id", "passage_id", "title", "text", "highlights", "snippet", "snippet_html",
+        "lang", "start", "end",
         "date", "source", "url", "score", "lexical", "semantic",
     }  # fmt: skip
     assert top["lang"] == "en"
-    assert "<mark>" in top["snippet"]
+    assert "<mark>" in top["snippet_html"]
+    marked = [top["text"][h["start"] : h["end"]] for h in top["highlights"]]
+    assert {"hurricane", "Acapulco"} <= set(marked)
     assert top["lexical"]["rank"] >= 1 and top["semantic"]["rank"] >= 1
     assert top["title"] == "Hurricane batters the Pacific coast"
 
@@ -89,7 +107,7 @@ def test_spanish_inflections_find_spanish_passages(client: TestClient) -> None:
 def test_name_without_accents_finds_accented_name(client: TestClient) -> None:
     results = search(client, q="Garcia Harfuch", mode="lexical")["results"]
     assert results[0]["article_id"] == "en/harfuch-attack.txt"
-    assert "<mark>García</mark>" in results[0]["snippet"]
+    assert "<mark>García</mark>" in results[0]["snippet_html"]
 
 
 def test_language_filter_applies_inside_both_legs(client: TestClient) -> None:
@@ -121,11 +139,19 @@ def test_pagination_is_stable_and_total_honest(client: TestClient) -> None:
 
 
 def test_per_article_groups_passages(client: TestClient) -> None:
-    one = search(client, q="flooding rain", limit=50)["results"]
+    params = {"q": "flooding rain", "mode": "lexical", "limit": 50}
+    ungrouped = search(client, **params, per_article=20)["results"]
+    long_passages = [r["passage_id"] for r in ungrouped if r["article_id"] == "long-flood"]
+    assert len(long_passages) >= 4  # the long article matches in many passages
+    one = search(client, **params)["results"]
     articles = [r["article_id"] for r in one]
     assert len(articles) == len(set(articles))
-    many = search(client, q="flooding rain", limit=50, per_article=5)["results"]
-    assert len(many) >= len(one)
+    assert [r["passage_id"] for r in one if r["article_id"] == "long-flood"] == long_passages[:1]
+    three = search(client, **params, per_article=3)["results"]
+    kept = [r["passage_id"] for r in three if r["article_id"] == "long-flood"]
+    assert kept == long_passages[:3]  # its three best, in rank order
+    others = [r["passage_id"] for r in ungrouped if r["article_id"] != "long-flood"]
+    assert [r["passage_id"] for r in three if r["article_id"] != "long-flood"] == others
 
 
 def test_phrases_and_exclusions_hold_in_every_mode(client: TestClient) -> None:
@@ -158,13 +184,21 @@ def test_article_endpoint(client: TestClient) -> None:
     assert passages[-1]["end"] == len(body["text"])
 
 
-def test_health(client: TestClient) -> None:
+def test_health(client: TestClient, translator) -> None:  # type: ignore[no-untyped-def]
     body = client.get("/api/health").json()
-    assert body["status"] in ("ok", "degraded")
-    assert body["articles"] == 9 and body["passages"] >= 9
-    assert body["model"]["name"].endswith("all-MiniLM-L6-v2")
-    assert body["generation"]
-    assert isinstance(body["degraded"], list)
+    assert body["articles"] == 10 and body["passages"] > 10
+    assert body["model"] == {
+        "name": "sentence-transformers/all-MiniLM-L6-v2",
+        "dimension": 384,
+        "multilingual": False,
+    }
+    assert body["generation"] == client.app.state.engine.snapshot.generation  # type: ignore[attr-defined]
+    if translator is not None:  # the product as shipped: nothing is degraded
+        assert (body["status"], body["degraded"]) == ("ok", [])
+        assert body["translation"] == {"query": True, "index": True, "embedding_pivot": "en"}
+    else:  # outside CI without Apertium (a CI run stops earlier)
+        assert body["status"] == "degraded"
+        assert "query translation off: Apertium unavailable or disabled" in body["degraded"]
 
 
 def test_openapi_and_docs(client: TestClient) -> None:
@@ -200,7 +234,7 @@ def test_openapi_and_docs(client: TestClient) -> None:
     ],
 )
 def test_bad_parameters_get_one_error_shape(
-    client: TestClient, params: dict[str, object], parameter: str
+    client: TestClient, params: dict[str, Any], parameter: str
 ) -> None:
     response = client.get("/api/search", params=params)
     assert response.status_code == 400, response.text

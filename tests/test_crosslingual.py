@@ -12,7 +12,9 @@ import pytest
 
 from indexer.translation import ApertiumTranslator
 from search.engine import SearchEngine
-from search.models import SearchRequest
+from search.models import HealthTranslation, Mode, SearchRequest
+from search.settings import ServiceSettings
+from search.wiring import build_engine
 from tests.corpus import ARTICLES, write_corpus
 
 needs_apertium = pytest.mark.skipif(
@@ -44,7 +46,7 @@ def spanish_engine(tmp_path_factory, build, encoder, translator) -> SearchEngine
     return SearchEngine(root / "index", encoder=encoder, translator=translator)
 
 
-def _top(engine: SearchEngine, query: str, mode: str, *, translate: bool = True) -> list[str]:
+def _top(engine: SearchEngine, query: str, mode: Mode, *, translate: bool = True) -> list[str]:
     response = engine.search(SearchRequest(query=query, mode=mode, limit=3, translate=translate))
     return [result.article_id for result in response.results]
 
@@ -65,7 +67,7 @@ ENGLISH_TO_SPANISH = [
 @pytest.mark.parametrize("mode", ["hybrid", "lexical"])
 @pytest.mark.parametrize(("query", "expected"), SPANISH_TO_ENGLISH)
 def test_spanish_query_finds_english_passage(
-    english_engine: SearchEngine, mode: str, query: str, expected: str
+    english_engine: SearchEngine, mode: Mode, query: str, expected: str
 ) -> None:
     assert _top(english_engine, query, mode)[0] == expected
 
@@ -74,7 +76,7 @@ def test_spanish_query_finds_english_passage(
 @pytest.mark.parametrize("mode", ["hybrid", "lexical"])
 @pytest.mark.parametrize(("query", "expected"), ENGLISH_TO_SPANISH)
 def test_english_query_finds_spanish_passage(
-    spanish_engine: SearchEngine, mode: str, query: str, expected: str
+    spanish_engine: SearchEngine, mode: Mode, query: str, expected: str
 ) -> None:
     assert _top(spanish_engine, query, mode)[0] == expected
 
@@ -108,7 +110,8 @@ def test_results_show_original_text_and_say_they_matched_through_translation(
     assert top.article_id == "en/election.txt"
     assert top.via_translation
     assert "Millions of voters" in top.text  # the original English, not a translation
-    assert "<mark>voters</mark>" in top.snippet
+    marked = {(top.text[h.start : h.end], h.translated) for h in top.highlights}
+    assert ("voters", True) in marked
     assert response.translations.get("en")
 
 
@@ -124,19 +127,26 @@ def test_translation_off_when_apertium_is_absent(
     tmp_path: Path,
     build,
     encoder,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The service's own wiring, on a machine whose PATH has no Apertium programs."""
     report = build([write_corpus(tmp_path / "corpus", _only("en/"))], tmp_path / "index",
                    translation="off")  # fmt: skip
     assert not report.manifest.translation.enabled
-    absent = ApertiumTranslator(modes_dir=tmp_path / "no-apertium")
-    engine = SearchEngine(tmp_path / "index", encoder=encoder, translator=None)
-    assert not absent.is_available(tmp_path / "no-apertium")
+    (tmp_path / "empty-bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.setattr("search.engine._load_encoder", lambda ref: encoder)
+    assert not ApertiumTranslator.is_available()
+    engine = build_engine(ServiceSettings.from_env({}), tmp_path / "index")
+    assert not engine.translation_available
     response = engine.search(SearchRequest(query="voters", mode="hybrid"))
     assert response.results[0].article_id == "en/election.txt"
+    assert response.translations == {}
     assert any("translation unavailable" in note for note in response.notes)
     health = engine.health()
-    assert health["translation"] == {"query": False, "index": False, "embedding_pivot": None}
-    assert health["status"] == "degraded"
+    assert health.translation == HealthTranslation(query=False, index=False, embedding_pivot=None)
+    assert health.status == "degraded"
+    assert "query translation off: Apertium unavailable or disabled" in health.degraded
 
 
 @needs_apertium
@@ -147,25 +157,32 @@ def test_a_hung_translator_never_fails_a_search(
 ) -> None:
     import os
     import signal
-    import time
 
     build([write_corpus(tmp_path / "corpus", _only("en/"))], tmp_path / "index",
           translation="off")  # fmt: skip
     with ApertiumTranslator(timeout_s=0.5) as hanging:
         engine = SearchEngine(tmp_path / "index", encoder=encoder, translator=hanging)
         engine.warm_up()
-        for stage in hanging._pipelines["spa-eng"].processes:
+        calls: list[tuple[str, str]] = []
+        real_translate = hanging.translate
+
+        def counting(text: str, *, source: str, target: str) -> str | None:
+            calls.append((source, target))
+            return real_translate(text, source=source, target=target)
+
+        hanging.translate = counting  # type: ignore[method-assign]
+        pipeline = hanging._pipelines["spa-eng"]
+        assert pipeline is not None
+        for stage in pipeline.processes:
             os.kill(stage.pid, signal.SIGSTOP)
-        started = time.monotonic()
         first = engine.search(SearchRequest(query="voters ballots", mode="hybrid"))
-        first_seconds = time.monotonic() - started
         assert first.results[0].article_id == "en/election.txt"
         assert any("es->en failed" in note for note in first.notes)
-        assert first_seconds < 3.0
-        # The failed direction rests: the next query does not wait for it again.
-        started = time.monotonic()
+        assert calls == [("es", "en"), ("en", "es")]
+        # The failed direction rests: the next query does not ask it again.
         second = engine.search(SearchRequest(query="hurricane landfall", mode="hybrid"))
-        assert time.monotonic() - started < 0.4
+        assert calls[2:] == [("en", "es")]
+        assert any("es->en failed" in note for note in second.notes)
         assert second.results[0].article_id == "en/hurricane.txt"
 
 

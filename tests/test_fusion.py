@@ -9,14 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.fusion import (
-    FusedHit,
-    Hit,
-    LegScore,
-    fuse,
-    reciprocal_rank_fusion,
-    weighted_fusion,
-)
+from search.fusion import FusedHit, fuse, reciprocal_rank_fusion, weighted_fusion
+from search.models import Hit, LegRank
+
+pytestmark = pytest.mark.fast
 
 
 def hits(*pairs: tuple[int, float]) -> list[Hit]:
@@ -41,15 +37,15 @@ def test_rrf_hand_computed() -> None:
     assert fused[1].score == pytest.approx(1 / 63 + 1 / 61)
     assert fused[2].score == pytest.approx(1 / 62)
     assert fused[0].legs == {
-        "lexical": LegScore(rank=1, score=12.0),
-        "semantic": LegScore(rank=2, score=0.80),
+        "lexical": LegRank(rank=1, score=12.0),
+        "semantic": LegRank(rank=2, score=0.80),
     }
-    assert fused[2].legs == {"lexical": LegScore(rank=2, score=9.5)}
+    assert fused[2].legs == {"lexical": LegRank(rank=2, score=9.5)}
 
 
 def test_rrf_default_k_is_60() -> None:
     fused = reciprocal_rank_fusion({"a": hits((7, 1.0))})
-    assert fused == [FusedHit(key=7, score=1 / 61, legs={"a": LegScore(rank=1, score=1.0)})]
+    assert fused == [FusedHit(key=7, score=1 / 61, legs={"a": LegRank(rank=1, score=1.0)})]
 
 
 def test_rrf_ties_broken_by_best_rank_then_key() -> None:
@@ -84,9 +80,9 @@ def test_rrf_duplicate_key_counts_first_occurrence_only() -> None:
     fused = reciprocal_rank_fusion(runs, k=60)
     assert [hit.key for hit in fused] == [5, 6]
     assert fused[0].score == pytest.approx(1 / 61)
-    assert fused[0].legs == {"a": LegScore(rank=1, score=3.0)}
+    assert fused[0].legs == {"a": LegRank(rank=1, score=3.0)}
     # The duplicate is dropped before ranking, so doc 6 is the second distinct passage.
-    assert fused[1].legs == {"a": LegScore(rank=2, score=1.0)}
+    assert fused[1].legs == {"a": LegRank(rank=2, score=1.0)}
     assert fused[1].score == pytest.approx(1 / 62)
 
 
@@ -94,7 +90,7 @@ def test_rrf_empty_runs() -> None:
     assert reciprocal_rank_fusion({}) == []
     assert reciprocal_rank_fusion({"a": [], "b": []}) == []
     fused = reciprocal_rank_fusion({"a": [], "b": hits((1, 0.5))})
-    assert [(hit.key, dict(hit.legs)) for hit in fused] == [(1, {"b": LegScore(1, 0.5)})]
+    assert [(hit.key, dict(hit.legs)) for hit in fused] == [(1, {"b": LegRank(1, 0.5)})]
 
 
 @pytest.mark.parametrize("k", [0, -1, -60])
@@ -130,8 +126,8 @@ def test_weighted_hand_computed() -> None:
     assert [hit.key for hit in fused] == [3, 4, 1, 2]
     assert [hit.score for hit in fused] == pytest.approx([0.75, 0.375, 0.25, 0.125])
     assert fused[0].legs == {
-        "lexical": LegScore(rank=3, score=2.0),
-        "semantic": LegScore(rank=1, score=0.9),
+        "lexical": LegRank(rank=3, score=2.0),
+        "semantic": LegRank(rank=1, score=0.9),
     }
 
 

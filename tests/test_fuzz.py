@@ -11,13 +11,15 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search.api import create_app
+from search.app import create_app
 from search.engine import SearchEngine
 from search.errors import BadQueryError
 from search.filters import SearchFilters
-from search.lexical import LexicalQuery
-from search.models import SearchRequest
+from search.lexical import LexicalRetriever
+from search.models import Mode, SearchRequest
+from search.plan import QueryPlan
 from search.query_parser import parse_query
+from search.rendering import snippet_html
 from tests.corpus import write_corpus
 
 
@@ -96,20 +98,23 @@ _hostile = st.one_of(
 @given(text=_hostile)
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 def test_lexical_query_building_never_raises(engine: SearchEngine, text: str) -> None:
-    loaded = engine._loaded
+    lexical = LexicalRetriever(engine.snapshot)
     parsed = parse_query(text)
-    loaded.lexical.build_query(LexicalQuery(parsed), SearchFilters())
-    loaded.lexical.search(LexicalQuery(parsed), k=10, filters=SearchFilters(langs=("es",)))
-    loaded.lexical.constrained_rows(parsed)
+    constraints = lexical.constraints(parsed)
+    lexical.build_query(QueryPlan(parsed, constraints=constraints))
+    lexical.search(
+        QueryPlan(parsed, constraints=constraints, filters=SearchFilters(langs=("es",))), 10
+    )
 
 
 @given(text=_hostile, mode=st.sampled_from(["lexical", "hybrid"]))
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
-def test_engine_search_raises_only_bad_query(engine: SearchEngine, text: str, mode: str) -> None:
+def test_engine_search_raises_only_bad_query(engine: SearchEngine, text: str, mode: Mode) -> None:
     try:
         response = engine.search(SearchRequest(query=text, mode=mode, limit=5, translate=False))
     except BadQueryError as error:
         assert error.parameter == "q"
         return
     for result in response.results:
-        assert "<script>" not in result.snippet
+        assert "<script>" not in str(snippet_html(result))
+        assert all(0 <= h.start < h.end <= len(result.text) for h in result.highlights)

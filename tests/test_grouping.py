@@ -6,6 +6,8 @@ import pytest
 
 from search.grouping import limit_per_article
 
+pytestmark = pytest.mark.fast
+
 
 def _article(item: tuple[str, int]) -> str:
     return item[0]

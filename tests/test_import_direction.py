@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.fast
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INDEXER = REPO_ROOT / "indexer"
 FORBIDDEN = "search"
@@ -113,3 +115,128 @@ def test_importing_every_indexer_module_loads_no_search_module() -> None:
         check=True,
     )
     assert result.stdout.strip() == "[]"
+
+
+# -- inside `search`: the core knows nothing of HTTP, interfaces go through the engine --
+
+SEARCH = REPO_ROOT / "search"
+# Modules that face people or programs: they parse input, call the engine, render.
+INTERFACES = frozenset(
+    {"api", "app", "web", "params", "http_errors", "rendering", "cli", "bench",
+     "background_server", "__main__"}
+)  # fmt: skip
+# What an interface may import from the core.
+CORE_SURFACE = frozenset({"engine", "models", "errors", "settings", "wiring"})
+WEB_FRAMEWORKS = ("fastapi", "starlette", "jinja2", "markupsafe", "uvicorn", "httpx")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module `path` imports, anywhere in the file (functions included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def search_modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(SEARCH.rglob("*.py"))}
+
+
+def _short(module: str) -> str:
+    return module.removeprefix("search.").split(".")[0]
+
+
+def test_interfaces_reach_the_core_only_through_its_surface() -> None:
+    wrong = []
+    for name, path in search_modules().items():
+        layer = _short(name)
+        if layer not in INTERFACES and layer != "evaluation":
+            continue
+        for module in _imports(path):
+            if not module.startswith("search.") or module.startswith("search.evaluation"):
+                continue
+            target = _short(module)
+            if target not in INTERFACES and target not in CORE_SURFACE:
+                wrong.append(f"{name} imports {module}")
+    assert wrong == []
+
+
+def test_the_core_imports_no_web_framework_and_no_interface() -> None:
+    wrong = []
+    for name, path in search_modules().items():
+        if _short(name) in INTERFACES or _short(name) == "evaluation" or name == "search":
+            continue
+        for module in _imports(path):
+            if module.split(".")[0] in WEB_FRAMEWORKS:
+                wrong.append(f"{name} imports {module}")
+            if module.startswith("search.") and _short(module) in INTERFACES:
+                wrong.append(f"{name} imports the interface {module}")
+    assert wrong == []
+
+
+def test_no_import_cycles_in_search() -> None:
+    modules = search_modules()
+    graph = {
+        name: {m for m in _imports(path) if m in modules and m != name}
+        for name, path in modules.items()
+    }
+    cycles = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                cycles.append(" -> ".join([*path[path.index(target) :], target]))
+            elif target not in state:
+                visit(target, [*path, target])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []
+
+
+def test_the_rules_would_catch_a_violation(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from fastapi import FastAPI\nimport search.lexical\n")
+    assert _imports(bad) == {"fastapi", "search.lexical"}
+
+
+def test_the_package_exports_exactly_its_public_names() -> None:
+    import search
+
+    assert search.__all__ == [
+        "ArticleView", "EngineOptions", "Health", "SearchEngine", "SearchError",
+        "SearchRequest", "SearchResponse", "SearchResult", "ServiceSettings",
+        "build_engine", "create_app",
+    ]  # fmt: skip
+    for name in search.__all__:
+        assert getattr(search, name).__name__ == name
+    with pytest.raises(AttributeError):
+        _ = search.LexicalRetriever  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", sorted(search_modules()), ids=str)
+def test_every_search_module_declares_its_public_names(name: str) -> None:
+    path = search_modules()[name]
+    if path.name == "__main__.py":
+        return
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    assigned = {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    assert "__all__" in assigned, f"{name} has no __all__"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from search.api import create_app
+from search.app import create_app
 from search.engine import SearchEngine
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -171,15 +171,21 @@ def page(browser, base_url: str):  # type: ignore[no-untyped-def]
     context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     problems: list[str] = []  # dialogs, script errors, Content-Security-Policy violations
-    page.on("dialog", lambda dialog: (problems.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog) -> None:  # type: ignore[no-untyped-def]
+        problems.append(dialog.message)
+        dialog.dismiss()
+
+    def on_console(message) -> None:  # type: ignore[no-untyped-def]
+        # "Failed to load resource": the 400/404 pages themselves
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            problems.append(message.text)
+
+    page.on("dialog", on_dialog)
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on(
         "console",
-        lambda message: (
-            message.type == "error"
-            and "Failed to load resource" not in message.text  # the 400/404 pages themselves
-            and problems.append(message.text)
-        ),
+        on_console,
     )
     yield page
     context.close()

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from search.query_parser import ParsedQuery, parse_query
 
+pytestmark = pytest.mark.fast
+
 
 def pq(
     terms: tuple[str, ...] = (),

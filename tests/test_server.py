@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from search.api import create_app
+from search.app import create_app
 from search.background_server import serve
 from search.engine import SearchEngine
 from search.errors import IndexNotFoundError

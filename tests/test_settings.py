@@ -8,6 +8,8 @@ from indexer.errors import SettingsError
 from indexer.settings import IndexerSettings, default_model_ref
 from search.settings import ServiceSettings
 
+pytestmark = pytest.mark.fast
+
 
 def test_defaults() -> None:
     indexer = IndexerSettings.from_env({})

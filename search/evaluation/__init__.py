@@ -33,7 +33,7 @@ with translation off (150-query slice) semantic Spanish mono nDCG@10 is 0.652, i
 line with the published 0.632.
 
 Latencies are wall times of `SearchEngine.search` with limit=100 (needed for
-Recall@100), cold caches, without snippets (`SearchRequest.snippets=False`):
+Recall@100), cold caches, without snippets (`SearchRequest.highlight=False`):
 retrieval and fusion only. `make bench` measures what the API and page pay.
 """
 

@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from search.models import SearchRequest
+from search.models import MODES, Fusion, Mode, SearchRequest
 
 __all__ = ["DEFAULT_VARIANTS", "Variant", "parse_variant", "parse_variants"]
 
@@ -25,8 +25,8 @@ _WEIGHTED_NAME = re.compile(r"^hybrid-w(?P<alpha>\d*\.?\d+)$")
 @dataclass(frozen=True, slots=True)
 class Variant:
     name: str
-    mode: str  # lexical | semantic | hybrid
-    fusion: str = "rrf"  # rrf | weighted; only hybrid fuses
+    mode: Mode
+    fusion: Fusion = "rrf"  # only hybrid fuses
     alpha: float | None = None  # semantic weight of weighted fusion
     rrf_k: int | None = None  # None: the engine's default
 
@@ -41,7 +41,7 @@ class Variant:
             alpha=self.alpha,
             rrf_k=self.rrf_k,
             translate=translate,
-            snippets=False,  # highlighting is for people; it would double the run
+            highlight=False,  # highlighting is for people; it would double the run
         )
 
     def settings(self) -> dict[str, object]:
@@ -67,8 +67,9 @@ DEFAULT_VARIANTS: tuple[Variant, ...] = (
 def parse_variant(name: str) -> Variant:
     """`lexical`, `semantic`, `hybrid`, `hybrid-rrf<K>` or `hybrid-w<alpha>`, else ValueError."""
     name = name.strip()
-    if name in ("lexical", "semantic", "hybrid"):
-        return Variant(name, name)
+    for mode in MODES:
+        if name == mode:
+            return Variant(name, mode)
     if match := _RRF_NAME.match(name):
         k = int(match.group("k"))
         if k >= 1:

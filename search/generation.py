@@ -1,0 +1,140 @@
+"""The live index generation: loaded once, swapped atomically when a new one appears.
+
+A request takes `LiveGeneration.current` once and uses only it, so a hot reload in
+the middle of a request can never mix two generations. A new generation that
+fails to load (missing files, a corrupt segment, even a panic inside tantivy's
+Rust code) is reported in `problems` and the old one keeps serving; once `current`
+points back at the served generation, or a later good one loads, the report is
+cleared.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from indexer.analysis import Analyzers
+from indexer.errors import IndexCorruptError
+from indexer.layout import IndexLayout
+from search.lexical import LexicalRetriever
+from search.semantic import SemanticRetriever
+from search.snapshot import IndexSnapshot
+
+__all__ = ["EncoderPool", "LiveGeneration", "LoadedGeneration", "QueryEncoder"]
+
+log = logging.getLogger(__name__)
+
+
+class QueryEncoder(Protocol):
+    """What the query side needs of an encoder (`indexer.encoder.Encoder` is one)."""
+
+    model_ref: str
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> npt.NDArray[np.float32]: ...
+
+
+class EncoderPool:
+    """One encoder per model, loaded on first use and shared by every generation."""
+
+    def __init__(self, load: Callable[[str], QueryEncoder]) -> None:
+        self._load = load
+        self._encoders: dict[str, QueryEncoder] = {}
+        self._lock = threading.Lock()
+
+    def add(self, encoder: QueryEncoder) -> None:
+        with self._lock:
+            self._encoders[encoder.model_ref] = encoder
+
+    def get(self, model_ref: str) -> QueryEncoder:
+        with self._lock:
+            if model_ref not in self._encoders:
+                self._encoders[model_ref] = self._load(model_ref)
+            return self._encoders[model_ref]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedGeneration:
+    """A snapshot with its retrievers and encoder; swapped as one reference."""
+
+    snapshot: IndexSnapshot
+    lexical: LexicalRetriever
+    semantic: SemanticRetriever
+    encoder: QueryEncoder
+
+
+class LiveGeneration:
+    def __init__(self, index_dir: Path, *, analyzers: Analyzers, encoders: EncoderPool) -> None:
+        """Loads the live generation now: a missing or corrupt index raises here."""
+        self.index_dir = index_dir
+        self._analyzers = analyzers
+        self._encoders = encoders
+        self._lock = threading.Lock()
+        self._problems: list[str] = []
+        self.current = self._load()
+
+    @property
+    def problems(self) -> list[str]:
+        """Why a newer generation is not being served; empty when all is well."""
+        return list(self._problems)
+
+    def reload_if_changed(self) -> bool:
+        """Load and switch to a newer live generation; True if switched."""
+        with self._lock:
+            live = IndexLayout(self.index_dir).live_generation_id()
+            if live is None:
+                return False
+            if live == self.current.snapshot.generation:
+                self._problems.clear()  # `current` points back at what we serve
+                return False
+            try:
+                loaded = self._load()
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as error:
+                message = f"generation {live} could not be loaded: {_describe(error)}"
+                if message not in self._problems:
+                    log.error(message)
+                    self._problems = [message]
+                return False
+            self.current = loaded
+            self._problems.clear()
+            log.info("serving generation %s", loaded.snapshot.generation)
+            return True
+
+    def _load(self) -> LoadedGeneration:
+        snapshot = load_snapshot(self.index_dir, self._analyzers)
+        return LoadedGeneration(
+            snapshot=snapshot,
+            lexical=LexicalRetriever(snapshot),
+            semantic=SemanticRetriever(snapshot),
+            encoder=self._encoders.get(snapshot.manifest.model.ref),
+        )
+
+
+def load_snapshot(index_dir: Path, analyzers: Analyzers) -> IndexSnapshot:
+    """`IndexSnapshot.load`, with a panic in tantivy's Rust code turned into
+    `IndexCorruptError` (pyo3's PanicException is a BaseException, which `except
+    Exception` would let through and kill the caller's thread)."""
+    try:
+        return IndexSnapshot.load(index_dir, analyzers)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception:
+        raise
+    except BaseException as error:
+        raise IndexCorruptError(
+            f"The index in {index_dir} could not be read: tantivy failed with "
+            f"{_describe(error)}. Rebuild with: python -m indexer build"
+        ) from error
+
+
+def _describe(error: BaseException) -> str:
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__

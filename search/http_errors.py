@@ -1,0 +1,70 @@
+"""One JSON error shape for every 4xx and 5xx, produced here and nowhere else.
+
+`{"error": {"status", "code", "parameter", "message"}}`, pinned by
+tests/test_api.py. No traceback ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from search.errors import ArticleNotFoundError, BadQueryError
+
+__all__ = ["error_response", "install_error_handlers"]
+
+log = logging.getLogger(__name__)
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    parameter: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"status": status, "code": code, "parameter": parameter, "message": message}},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BadQueryError)
+    async def bad_query(request: Request, error: BadQueryError) -> JSONResponse:
+        return error_response(400, "bad_parameter", error.message, error.parameter)
+
+    @app.exception_handler(ArticleNotFoundError)
+    async def not_found(request: Request, error: ArticleNotFoundError) -> JSONResponse:
+        return error_response(404, "article_not_found", str(error), "article_id")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        location = [str(part) for part in first.get("loc", ()) if part not in ("query", "path")]
+        parameter = location[0] if location else None
+        message = f"{parameter}={first.get('input')!r}: {first.get('msg', 'invalid value')}."
+        return error_response(400, "bad_parameter", message, parameter)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 404:
+            return error_response(
+                404, "not_found", f"No route {request.url.path}; see /docs for the API."
+            )
+        return error_response(
+            error.status_code,
+            "http_error",
+            str(error.detail),
+            headers=dict(error.headers) if error.headers else None,
+        )
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return error_response(500, "internal_error", "Internal error; it has been logged.")

@@ -1,0 +1,107 @@
+"""The query in the other language: cached, rested after failures, never trusted blindly.
+
+Apertium translates a short query in about 1 ms per direction over a persistent
+pipeline. The query's language is not detected (too short to be reliable): it is
+translated both ways, es->en and en->es, and a "translation" that mostly repeats
+the input is dropped, because Apertium passes words it does not know through
+unchanged: an English query "translated" from Spanish comes back as itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from search.lru import LruCache
+
+if TYPE_CHECKING:
+    from indexer.translation import ApertiumTranslator
+
+__all__ = ["QueryTranslations", "QueryTranslator"]
+
+log = logging.getLogger(__name__)
+
+_BACKOFF_S = 30.0
+# A translation that mostly repeats the original was not really translated (the
+# text was already in the target language; Apertium passes unknown words through).
+_MAX_SHARED_WORDS = 0.6
+_DIRECTIONS = (("es", "en"), ("en", "es"))
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTranslations:
+    """Target language -> translated query, and what went wrong, for the response."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class QueryTranslator:
+    """Translates queries both ways with a cache and per-direction back-off.
+
+    A hung translator costs its timeout on every query; after a failure the
+    direction rests for `_BACKOFF_S` seconds, keeping searches fast (untranslated)
+    meanwhile. Failures are never cached: a later call may work.
+    """
+
+    def __init__(self, translator: ApertiumTranslator | None, *, enabled: bool = True) -> None:
+        self._translator = translator
+        self._enabled = enabled
+        self._cache: LruCache[tuple[str, str, str], str] = LruCache(2048)
+        self._resting_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def available(self) -> bool:
+        return self._translator is not None and self._enabled
+
+    def translate(self, text: str) -> QueryTranslations:
+        if not self.available:
+            return QueryTranslations(
+                notes=["translation unavailable: results match the query's own language only"]
+            )
+        original_words = set(text.lower().split())
+        result = QueryTranslations()
+        for source, target in _DIRECTIONS:
+            translated = self._translate_cached(text, source, target)
+            if translated is None:  # this direction only; the other may still help
+                result.notes.append(f"translation {source}->{target} failed; searched without it")
+                continue
+            words = translated.lower().split()
+            shared = sum(1 for w in words if w in original_words) / max(len(words), 1)
+            if words and shared < _MAX_SHARED_WORDS:
+                result.texts[target] = translated
+        return result
+
+    def warm_up(self) -> None:
+        """Start the pipelines now, so the first user query does not pay their start-up."""
+        if self.available:
+            for source, target in _DIRECTIONS:
+                self._translate_cached("warm up", source, target)
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    def _translate_cached(self, text: str, source: str, target: str) -> str | None:
+        assert self._translator is not None
+        key = (text, source, target)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        with self._lock:
+            resting = time.monotonic() < self._resting_until.get(source, 0.0)
+        if resting:
+            return None
+        translated = self._translator.translate(text, source=source, target=target)
+        if translated is None:
+            with self._lock:
+                self._resting_until[source] = time.monotonic() + _BACKOFF_S
+            log.warning(
+                "translation %s->%s failed; resting it for %s s", source, target, _BACKOFF_S
+            )
+            return None
+        self._cache.put(key, translated)
+        return translated

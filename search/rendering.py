@@ -1,0 +1,50 @@
+"""HTML and JSON renderings of the engine's results, shared by the page and the API.
+
+Highlights arrive as character spans; here, and only here, they become `<mark>`
+elements. Every piece of text is HTML-escaped; a match through translation gets
+`<mark class="mt">` so the page can tell the two apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from search.models import ArticleView, Highlight, SearchResponse, SearchResult
+
+__all__ = ["article_body", "marked_html", "search_body", "snippet_html"]
+
+
+def marked_html(pieces: list[tuple[str, Highlight | None]]) -> Markup:
+    """(text, highlight or None) pieces as escaped HTML with <mark> around matches."""
+    html = []
+    for text, highlight in pieces:
+        if highlight is None:
+            html.append(escape(text))
+        elif highlight.translated:
+            html.append(Markup('<mark class="mt">%s</mark>') % text)
+        else:
+            html.append(Markup("<mark>%s</mark>") % text)
+    return Markup("").join(html)
+
+
+def snippet_html(result: SearchResult) -> Markup:
+    window = result.snippet
+    prefix = "…" if window.cut_before else ""
+    suffix = "…" if window.cut_after else ""
+    return Markup(prefix) + marked_html(result.snippet_pieces()) + Markup(suffix)
+
+
+def search_body(response: SearchResponse) -> dict[str, Any]:
+    """The JSON twin of a search: the response's fields, plus a ready `snippet_html`
+    per result for clients that want HTML."""
+    body = asdict(response)
+    for result, data in zip(response.results, body["results"], strict=True):
+        data["snippet_html"] = str(snippet_html(result))
+    return body
+
+
+def article_body(article: ArticleView) -> dict[str, Any]:
+    return asdict(article)

@@ -1,0 +1,34 @@
+"""Build a `SearchEngine` from the service settings (shared by `serve`, `query`, bench)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from search.engine import EngineOptions, SearchEngine
+from search.settings import ServiceSettings
+
+__all__ = ["build_engine"]
+
+# A query translates in ~1 ms; a second means the pipeline is stuck, not busy.
+_QUERY_TRANSLATION_TIMEOUT_S = 1.0
+
+
+def build_engine(settings: ServiceSettings, index_dir: Path | None = None) -> SearchEngine:
+    """The engine over `index_dir` (default: the settings'), with query translation
+    when Apertium is installed and the settings allow it."""
+    from indexer.translation import open_translator
+
+    translator = open_translator(
+        "auto" if settings.query_translation else "off", timeout_s=_QUERY_TRANSLATION_TIMEOUT_S
+    )
+    options = EngineOptions(
+        depth=settings.depth,
+        rrf_k=settings.rrf_k,
+        query_translation=settings.query_translation,
+    )
+    try:
+        return SearchEngine(index_dir or settings.index_dir, options=options, translator=translator)
+    except BaseException:
+        if translator is not None:  # no Apertium processes left behind
+            translator.close()
+        raise
