@@ -10,17 +10,55 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from search.api import api_router
 from search.engine import SearchEngine
-from search.http_errors import install_error_handlers
+from search.http_errors import error_response, install_error_handlers
 from search.web import register_pages
 
-__all__ = ["create_app"]
+__all__ = ["MAX_URL_BYTES", "create_app", "server_options"]
 
 log = logging.getLogger(__name__)
+
+# Longest path + query string the service reads: q is at most 1,000 characters,
+# which percent-encoded is at most ~9 kB. Longer URLs get a 414 with the usual JSON
+# error body.
+MAX_URL_BYTES = 16 * 1024
+# uvicorn (h11) rejects a request head over 16 KiB by default, and closes the
+# connection while the client is still sending, so the client sees a reset rather
+# than the 400. A larger head limit lets URLs up to 1 MiB reach the app's 414;
+# beyond that uvicorn's own rejection stands.
+_MAX_REQUEST_HEAD_BYTES = 1024 * 1024
+
+
+def server_options() -> dict[str, Any]:
+    """Options for `uvicorn.run` / `uvicorn.Config` that every server of ours uses."""
+    return {"h11_max_incomplete_event_size": _MAX_REQUEST_HEAD_BYTES}
+
+
+class _UrlLengthLimit:
+    """ASGI middleware: a URL longer than MAX_URL_BYTES is answered 414, JSON."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            if length > MAX_URL_BYTES:
+                response = error_response(
+                    414,
+                    "uri_too_long",
+                    f"The URL is {length} bytes; the limit is {MAX_URL_BYTES}. q may have at "
+                    "most 1000 characters.",
+                )
+                await response(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
 
 
 def create_app(engine: SearchEngine, *, reload_seconds: float = 2.0) -> FastAPI:
@@ -45,6 +83,7 @@ def create_app(engine: SearchEngine, *, reload_seconds: float = 2.0) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.add_middleware(_UrlLengthLimit)
     install_error_handlers(app)
     app.include_router(api_router())
     register_pages(app)

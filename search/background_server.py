@@ -14,6 +14,8 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from search.app import server_options
+
 __all__ = ["free_port", "serve"]
 
 
@@ -28,7 +30,14 @@ def serve(app: FastAPI) -> Iterator[str]:
     """Yields the base URL while the server runs; stops it afterwards."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            **server_options(),
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import socket
 import sys
 import textwrap
 from pathlib import Path
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     except (IndexerError, SearchError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE
+    except BrokenPipeError:  # `python -m search query ... | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is quiet
+        return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,11 +65,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the index and model load (seconds), so a
+    port already in use fails at once; uvicorn then serves on this very socket."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise SearchError(
+            f"Cannot listen on {host}:{port}: {error.strerror}. Stop the other server or "
+            "choose another port with --port or SEARCH_PORT."
+        ) from None
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    return listener
+
+
 def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path) -> int:
     import uvicorn
 
-    from search.app import create_app
+    from search.app import create_app, server_options
 
+    host, port = args.host or settings.host, args.port or settings.port
+    listener = _bind(host, port)
     engine = build_engine(settings, index_dir)
     engine.warm_up()
     health = engine.health()
@@ -75,9 +102,8 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
         health.degraded or "nothing",
     )
     app = create_app(engine, reload_seconds=settings.reload_seconds)
-    uvicorn.run(
-        app, host=args.host or settings.host, port=args.port or settings.port, log_level="info"
-    )
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", **server_options())
+    uvicorn.Server(config).run(sockets=[listener])
     return EXIT_OK
 
 

@@ -5,6 +5,9 @@ Index problems reuse the indexer's `IndexNotFoundError` / `IndexCorruptError`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from indexer.errors import IndexCorruptError, IndexNotFoundError, IndexUnavailableError
 
 __all__ = [
@@ -14,6 +17,7 @@ __all__ = [
     "IndexNotFoundError",
     "IndexUnavailableError",
     "SearchError",
+    "tantivy_panics_as_corruption",
 ]
 
 
@@ -37,3 +41,33 @@ class ArticleNotFoundError(SearchError):
             "results' article_id."
         )
         self.article_id = article_id
+
+
+@contextmanager
+def tantivy_panics_as_corruption(where: str) -> Iterator[None]:
+    """Turn a panic inside tantivy's Rust code into `IndexCorruptError`.
+
+    pyo3 raises a panic as `pyo3_runtime.PanicException`, a `BaseException`: an
+    `except Exception` lets it through, killing the thread (the reload watcher) or
+    the request with a plain-text 500. Corrupt segment files whose footers are
+    intact cause it, at load or only for the words whose postings are damaged.
+    """
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except ValueError as error:  # tantivy's I/O errors, e.g. a damaged doc store
+        raise IndexCorruptError(
+            f"The index in {where} could not be read ({error}). Rebuild it with: "
+            "python -m indexer build"
+        ) from error
+    except Exception:
+        raise
+    except BaseException as error:
+        if type(error).__name__ != "PanicException":
+            raise
+        message = (str(error).strip().splitlines() or ["no message"])[0]
+        raise IndexCorruptError(
+            f"The index in {where} is damaged: tantivy panicked ({message}). Rebuild it "
+            "with: python -m indexer build"
+        ) from error

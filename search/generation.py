@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.analysis import Analyzers
-from indexer.errors import IndexCorruptError
 from indexer.layout import IndexLayout
+from search.errors import tantivy_panics_as_corruption
 from search.lexical import LexicalRetriever
 from search.semantic import SemanticRetriever
 from search.snapshot import IndexSnapshot
@@ -95,9 +95,7 @@ class LiveGeneration:
                 return False
             try:
                 loaded = self._load()
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException as error:
+            except Exception as error:  # a panic in tantivy arrives as IndexCorruptError
                 message = f"generation {live} could not be loaded: {_describe(error)}"
                 if message not in self._problems:
                     log.error(message)
@@ -119,20 +117,9 @@ class LiveGeneration:
 
 
 def load_snapshot(index_dir: Path, analyzers: Analyzers) -> IndexSnapshot:
-    """`IndexSnapshot.load`, with a panic in tantivy's Rust code turned into
-    `IndexCorruptError` (pyo3's PanicException is a BaseException, which `except
-    Exception` would let through and kill the caller's thread)."""
-    try:
+    """`IndexSnapshot.load`, with a panic in tantivy turned into `IndexCorruptError`."""
+    with tantivy_panics_as_corruption(str(index_dir)):
         return IndexSnapshot.load(index_dir, analyzers)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except Exception:
-        raise
-    except BaseException as error:
-        raise IndexCorruptError(
-            f"The index in {index_dir} could not be read: tantivy failed with "
-            f"{_describe(error)}. Rebuild with: python -m indexer build"
-        ) from error
 
 
 def _describe(error: BaseException) -> str:

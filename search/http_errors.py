@@ -12,8 +12,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from search.errors import ArticleNotFoundError, BadQueryError
+from search.errors import ArticleNotFoundError, BadQueryError, IndexCorruptError
 
 __all__ = ["error_response", "install_error_handlers"]
 
@@ -43,6 +44,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def not_found(request: Request, error: ArticleNotFoundError) -> JSONResponse:
         return error_response(404, "article_not_found", str(error), "article_id")
 
+    @app.exception_handler(IndexCorruptError)
+    async def corrupt(request: Request, error: IndexCorruptError) -> JSONResponse:
+        log.error("damaged index while serving %s: %s", request.url.path, error)
+        return error_response(500, "index_corrupt", str(error))
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {}
@@ -57,6 +63,14 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(
                 404, "not_found", f"No route {request.url.path}; see /docs for the API."
             )
+        if error.status_code == 405:
+            allowed = _allowed_methods(request)
+            return error_response(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+                headers={"Allow": ", ".join(allowed)},
+            )
         return error_response(
             error.status_code,
             "http_error",
@@ -68,3 +82,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def crash(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
         return error_response(500, "internal_error", "Internal error; it has been logged.")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Methods of every route matching this path (Starlette's own `Allow` names only
+    the first, and GET and HEAD are separate routes here)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        for probe in ("GET", "HEAD"):
+            match, _ = route.matches({**request.scope, "method": probe})
+            if match != Match.NONE:
+                methods |= getattr(route, "methods", None) or set()
+    return sorted(methods) or ["GET", "HEAD"]

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 import tantivy
 
 from indexer.analysis import FIELD_BY_LANGUAGE, OTHER_FIELD, TRANSLATED_FIELD_BY_LANGUAGE
+from search.errors import tantivy_panics_as_corruption
 from search.models import Hit
 from search.plan import QueryPlan, RowConstraints
 from search.query_parser import ParsedQuery
@@ -46,12 +47,13 @@ class LexicalRetriever:
         if built is None or k <= 0:
             return []
         searcher = self._snapshot.searcher
-        result = searcher.search(built, limit=k, count=False)
-        hits = []
-        for score, address in result.hits:
-            row = searcher.doc(address)["row"][0]
-            hits.append(Hit(key=int(row), score=float(score)))
-        return hits
+        with tantivy_panics_as_corruption(str(self._snapshot.paths.tantivy)):
+            result = searcher.search(built, limit=k, count=False)
+            rows = [searcher.doc(address)["row"][0] for _, address in result.hits]
+        return [
+            Hit(key=int(row), score=float(score))
+            for row, (score, _) in zip(rows, result.hits, strict=True)
+        ]
 
     def constraints(self, parsed: ParsedQuery) -> RowConstraints:
         """The rows quoted phrases require and -exclusions forbid, read once per query.
@@ -80,7 +82,8 @@ class LexicalRetriever:
     def _all_rows(self, query: tantivy.Query) -> frozenset[int]:
         searcher = self._snapshot.searcher
         limit = max(1, searcher.num_docs)
-        result = searcher.search(query, limit=limit, count=False, order_by_field="row")
+        with tantivy_panics_as_corruption(str(self._snapshot.paths.tantivy)):
+            result = searcher.search(query, limit=limit, count=False, order_by_field="row")
         return frozenset(int(row) for row, _ in result.hits)
 
     def build_query(self, plan: QueryPlan) -> tantivy.Query | None:

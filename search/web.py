@@ -91,7 +91,7 @@ def register_pages(app: FastAPI) -> None:
         html = environment.get_template(template).render(**context)
         return HTMLResponse(html, status_code=status, headers=_HTML_HEADERS)
 
-    @app.get("/", include_in_schema=False, response_model=None)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False, response_model=None)
     def search_page(request: Request) -> Response:
         engine: SearchEngine = request.app.state.engine
         params = request.query_params
@@ -107,7 +107,12 @@ def register_pages(app: FastAPI) -> None:
             return render("search.html", 500, **page.context(error=_INTERNAL_ERROR))
         return render("search.html", **page.context(error=None))
 
-    @app.get("/articles/{article_id:path}", include_in_schema=False, response_model=None)
+    @app.api_route(
+        "/articles/{article_id:path}",
+        methods=["GET", "HEAD"],
+        include_in_schema=False,
+        response_model=None,
+    )
     def article_page(request: Request, article_id: str) -> Response:
         engine: SearchEngine = request.app.state.engine
         params = request.query_params

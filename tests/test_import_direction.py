@@ -122,7 +122,7 @@ def test_importing_every_indexer_module_loads_no_search_module() -> None:
 SEARCH = REPO_ROOT / "search"
 # Modules that face people or programs: they parse input, call the engine, render.
 INTERFACES = frozenset(
-    {"api", "app", "web", "params", "http_errors", "rendering", "cli", "bench",
+    {"api", "app", "web", "params", "http_errors", "rendering", "schemas", "cli", "bench",
      "background_server", "__main__"}
 )  # fmt: skip
 # What an interface may import from the core.

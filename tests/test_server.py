@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -104,3 +105,106 @@ def test_serve_refuses_to_start_without_a_good_index(tmp_path: Path, build, dama
     assert str(index_dir) in result.stderr
     assert "python -m indexer build" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _raw_request(base_url: str, request_line: str) -> bytes:
+    """Send one request over a plain socket (httpx refuses URLs over 64 kB); the reply."""
+    import socket
+
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(f"{request_line}\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        reply = b""
+        while chunk := connection.recv(65536):
+            reply += chunk
+    return reply
+
+
+@pytest.fixture(scope="module")
+def fake_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A real uvicorn over a small index built with the fake encoder (no model)."""
+    from indexer.build import BuildOptions, build_index
+    from tests.fake_encoder import FakeEncoder
+
+    root = tmp_path_factory.mktemp("fake-server")
+    encoder = FakeEncoder()
+    build_index(
+        BuildOptions(
+            sources=(write_corpus(root / "corpus"),),
+            index_dir=root / "index",
+            model_ref=encoder.model_ref,
+            translation="off",
+        ),
+        encoder=encoder,  # type: ignore[arg-type]
+    )
+    engine = SearchEngine(root / "index", encoder=encoder)
+    with serve(create_app(engine, reload_seconds=0)) as base_url:
+        yield base_url
+
+
+@pytest.mark.parametrize("size", [20_000, 150_000, 900_000])
+def test_a_huge_query_string_gets_a_414_with_the_json_error(fake_server: str, size: int) -> None:
+    reply = _raw_request(fake_server, f"GET /api/search?q={'a' * size} HTTP/1.1")
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414"), head[:200]
+    error = json.loads(body)["error"]
+    assert error["code"] == "uri_too_long" and "the limit is 16384" in error["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/search?q=hurricane", "/?q=hurricane", "/api/health",
+                                  "/articles/en/hurricane.txt", "/static/app.css"])  # fmt: skip
+def test_head_answers_like_get_without_a_body(fake_server: str, path: str) -> None:
+    got = httpx.get(fake_server + path)
+    head = httpx.head(fake_server + path)
+    assert got.status_code == head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+
+
+@pytest.mark.parametrize("path", ["/api/search?q=a", "/", "/api/health", "/articles/x"])
+def test_every_405_says_what_is_allowed(fake_server: str, path: str) -> None:
+    response = httpx.post(fake_server + path)
+    assert response.status_code == 405
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD"}
+    assert response.json()["error"]["status"] == 405
+
+
+def test_serve_fails_at_once_when_the_port_is_taken(tmp_path: Path) -> None:
+    """Before loading any index or model: the index directory does not even exist."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "search", "serve", "--index", str(tmp_path / "none"),
+             "--port", str(port)],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"error: Cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_query_cli_exits_quietly_when_its_reader_leaves(tmp_path: Path, build) -> None:  # type: ignore[no-untyped-def]
+    """`python -m search query ... | head -c 10`: no BrokenPipeError traceback. The
+    output (100 results) is far larger than a pipe's buffer, so the writer must
+    meet the closed pipe."""
+    storms = {
+        f"storm-{n}.txt": f"Storm report {n}\n\n" + "The hurricane brought rain and wind. " * 40
+        for n in range(100)
+    }
+    build([write_corpus(tmp_path / "corpus", storms)], tmp_path / "index", translation="off")
+    command = (
+        f"{sys.executable} -m search query hurricane --limit 100 --json "
+        f"--index {tmp_path / 'index'} | head -c 10"
+    )
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], cwd=REPO_ROOT, capture_output=True,
+        text=True, timeout=300, check=False,
+        env={**os.environ, "SEARCH_QUERY_TRANSLATION": "off"},
+    )  # fmt: skip
+    assert result.stdout == '{\n  "query'
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+    assert result.returncode == 0

@@ -1,0 +1,73 @@
+"""What the JSON API answers, for the OpenAPI document: the engine's dataclasses plus
+what the web layer adds (`snippet_html`), and the one error body.
+
+Documentation only: responses are built from the dataclasses by `search.rendering`
+and not re-validated per request; `tests/test_fuzz.py` checks real responses
+against these schemas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from search.models import ArticleView, Health, SearchResponse, SearchResult
+
+__all__ = [
+    "ARTICLE_RESPONSES",
+    "ERROR_RESPONSES",
+    "HEALTH_RESPONSES",
+    "SEARCH_RESPONSES",
+    "ErrorBody",
+    "ErrorDetail",
+    "SearchBody",
+    "SearchResultBody",
+]
+
+
+@dataclass(frozen=True)
+class SearchResultBody(SearchResult):
+    snippet_html: str  # the snippet window with <mark> around matches, escaped
+
+
+@dataclass(frozen=True)
+class SearchBody(SearchResponse):
+    results: list[SearchResultBody]  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    status: int
+    code: str  # bad_parameter, article_not_found, not_found, uri_too_long, http_error, ...
+    parameter: str | None  # the query parameter at fault, when there is one
+    message: str  # what went wrong and how to fix it
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    error: ErrorDetail
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("A parameter is invalid or unknown; `parameter` names it."),
+    405: _error("Method not allowed; the `Allow` header lists the allowed ones."),
+    414: _error("The URL is longer than the service reads."),
+    500: _error("An internal error; it has been logged."),
+}
+SEARCH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": SearchBody, "description": "The page of results."},
+    **ERROR_RESPONSES,
+}
+ARTICLE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": ArticleView, "description": "The article and its passages."},
+    404: _error("No article with that id in the live index."),
+    **ERROR_RESPONSES,
+}
+HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Health, "description": "The served generation and anything degraded."},
+    **ERROR_RESPONSES,
+}
