@@ -33,7 +33,8 @@ def api_router() -> APIRouter:
         engine: SearchEngine = request.app.state.engine
         return article_body(engine.article(article_id, query=q))
 
-    def api_health(request: Request) -> dict[str, Any]:
+    async def api_health(request: Request) -> dict[str, Any]:
+        # async: in memory, and it must answer even when every worker thread is busy
         engine: SearchEngine = request.app.state.engine
         return asdict(engine.health())
 

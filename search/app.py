@@ -12,6 +12,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -40,6 +41,42 @@ def server_options() -> dict[str, Any]:
     return {"h11_max_incomplete_event_size": _MAX_REQUEST_HEAD_BYTES}
 
 
+class _AdmissionLimit:
+    """ASGI middleware: at most `workers + queue` requests inside; the rest get 503.
+
+    `workers` requests run at once (the thread pool that runs the endpoints is
+    sized to it in the lifespan); up to `queue` more wait for a worker. Past that,
+    a request is answered at once with 503 and `Retry-After`, so overload costs
+    clients a retry instead of a latency that grows without limit. Health checks
+    and static files are never refused.
+    """
+
+    def __init__(self, app: ASGIApp, *, workers: int, queue: int) -> None:
+        self._app = app
+        self._capacity = workers + queue
+        self._inside = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path == "/api/health" or path.startswith("/static/"):
+            await self._app(scope, receive, send)
+            return
+        if self._inside >= self._capacity:
+            response = error_response(
+                503,
+                "overloaded",
+                f"The service is answering {self._capacity} requests; try again in a second.",
+                headers={"Retry-After": "1"},
+            )
+            await response(scope, receive, send)
+            return
+        self._inside += 1  # one event loop: no lock needed
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            self._inside -= 1
+
+
 class _UrlLengthLimit:
     """ASGI middleware: a URL longer than MAX_URL_BYTES is answered 414, JSON."""
 
@@ -61,9 +98,14 @@ class _UrlLengthLimit:
         await self._app(scope, receive, send)
 
 
-def create_app(engine: SearchEngine, *, reload_seconds: float = 2.0) -> FastAPI:
+def create_app(
+    engine: SearchEngine, *, reload_seconds: float = 2.0, workers: int = 4, queue: int = 32
+) -> FastAPI:
+    """`workers`: requests served at once; `queue`: how many more may wait (then 503)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = workers
         stop = threading.Event()
         watcher = None
         if reload_seconds > 0:
@@ -83,6 +125,7 @@ def create_app(engine: SearchEngine, *, reload_seconds: float = 2.0) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.add_middleware(_AdmissionLimit, workers=workers, queue=queue)
     app.add_middleware(_UrlLengthLimit)
     install_error_handlers(app)
     app.include_router(api_router())

@@ -101,7 +101,12 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
         health.passages,
         health.degraded or "nothing",
     )
-    app = create_app(engine, reload_seconds=settings.reload_seconds)
+    app = create_app(
+        engine,
+        reload_seconds=settings.reload_seconds,
+        workers=settings.workers,
+        queue=settings.queue,
+    )
     config = uvicorn.Config(app, host=host, port=port, log_level="info", **server_options())
     uvicorn.Server(config).run(sockets=[listener])
     return EXIT_OK

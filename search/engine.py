@@ -37,11 +37,10 @@ from search.models import (
 from search.plan import DEFAULT_TRANSLATED_BOOST, QueryPlan, Retriever
 from search.query_embedding import QueryEmbedder
 from search.query_parser import ParsedQuery, parse_query
-from search.query_translation import QueryTranslations, QueryTranslator
+from search.query_translation import QueryTranslations, QueryTranslator, Translator
 from search.results import ResultBuilder
 
 if TYPE_CHECKING:
-    from indexer.translation import ApertiumTranslator
     from search.snapshot import IndexSnapshot
 
 __all__ = ["EngineOptions", "SearchEngine"]
@@ -69,7 +68,7 @@ class SearchEngine:
         index_dir: Path,
         *,
         options: EngineOptions | None = None,
-        translator: ApertiumTranslator | None = None,
+        translator: Translator | None = None,
         encoder: QueryEncoder | None = None,
     ) -> None:
         """Loads the live generation now: a missing or corrupt index raises here.

@@ -10,17 +10,16 @@ unchanged: an English query "translated" from Spanish comes back as itself.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from search.lru import LruCache
 
-if TYPE_CHECKING:
-    from indexer.translation import ApertiumTranslator
-
-__all__ = ["QueryTranslations", "QueryTranslator"]
+__all__ = ["QueryTranslations", "QueryTranslator", "Translator", "TranslatorPool"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +28,46 @@ _BACKOFF_S = 30.0
 # text was already in the target language; Apertium passes unknown words through).
 _MAX_SHARED_WORDS = 0.6
 _DIRECTIONS = (("es", "en"), ("en", "es"))
+
+
+class Translator(Protocol):
+    """What the query side needs of a translator (`ApertiumTranslator` is one)."""
+
+    def translate(self, text: str, *, source: str, target: str) -> str | None: ...
+
+    def close(self) -> None: ...
+
+
+class TranslatorPool:
+    """Several translators taken in turn, so concurrent queries do not queue on one.
+
+    An Apertium pipeline answers one request at a time per direction (~1 ms); with
+    many clients, requests waited on its lock. Each translator in the pool has its
+    own pipelines (about ten processes per direction).
+    """
+
+    def __init__(self, translators: Sequence[Translator], *, wait_s: float = 1.0) -> None:
+        if not translators:
+            raise ValueError("A translator pool needs at least one translator.")
+        self._all = list(translators)
+        self._idle: queue.Queue[Translator] = queue.Queue()
+        for translator in self._all:
+            self._idle.put(translator)
+        self._wait_s = wait_s
+
+    def translate(self, text: str, *, source: str, target: str) -> str | None:
+        try:
+            translator = self._idle.get(timeout=self._wait_s)
+        except queue.Empty:  # every pipeline busy for a whole second: treat as failed
+            return None
+        try:
+            return translator.translate(text, source=source, target=target)
+        finally:
+            self._idle.put(translator)
+
+    def close(self) -> None:
+        for translator in self._all:
+            translator.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +86,7 @@ class QueryTranslator:
     meanwhile. Failures are never cached: a later call may work.
     """
 
-    def __init__(self, translator: ApertiumTranslator | None, *, enabled: bool = True) -> None:
+    def __init__(self, translator: Translator | None, *, enabled: bool = True) -> None:
         self._translator = translator
         self._enabled = enabled
         self._cache: LruCache[tuple[str, str, str], str] = LruCache(2048)

@@ -56,7 +56,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _error("A parameter is invalid or unknown; `parameter` names it."),
     405: _error("Method not allowed; the `Allow` header lists the allowed ones."),
     414: _error("The URL is longer than the service reads."),
-    500: _error("An internal error; it has been logged."),
+    500: _error("An internal error (or a damaged index); it has been logged."),
+    503: _error("Overloaded: too many requests waiting. `Retry-After` says when to retry."),
 }
 SEARCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": SearchBody, "description": "The page of results."},

@@ -11,6 +11,9 @@ Variables:
     SEARCH_QUERY_TRANSLATION   auto | off: translate queries with Apertium (default auto)
     SEARCH_DEPTH            candidates per retriever before fusion (default 100)
     SEARCH_RRF_K            reciprocal rank fusion constant (default 60)
+    SEARCH_WORKERS          requests served at once (default 4; threads)
+    SEARCH_QUEUE            requests allowed to wait for a worker before 503 (default 32)
+    SEARCH_TRANSLATORS      Apertium translators in the query pool (default 2)
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ class ServiceSettings:
     query_translation: bool
     depth: int
     rrf_k: int
+    workers: int = 4
+    queue: int = 32
+    translators: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -67,4 +73,7 @@ class ServiceSettings:
             query_translation=translation == "auto",
             depth=_number(env, "SEARCH_DEPTH", 100, 10, 1000, kind=int),
             rrf_k=_number(env, "SEARCH_RRF_K", 60, 1, 10000, kind=int),
+            workers=_number(env, "SEARCH_WORKERS", 4, 1, 64, kind=int),
+            queue=_number(env, "SEARCH_QUEUE", 32, 0, 10000, kind=int),
+            translators=_number(env, "SEARCH_TRANSLATORS", 2, 1, 8, kind=int),
         )

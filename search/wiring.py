@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from search.engine import EngineOptions, SearchEngine
+from search.query_translation import Translator, TranslatorPool
 from search.settings import ServiceSettings
 
 __all__ = ["build_engine"]
@@ -18,9 +19,17 @@ def build_engine(settings: ServiceSettings, index_dir: Path | None = None) -> Se
     when Apertium is installed and the settings allow it."""
     from indexer.translation import open_translator
 
-    translator = open_translator(
-        "auto" if settings.query_translation else "off", timeout_s=_QUERY_TRANSLATION_TIMEOUT_S
-    )
+    setting = "auto" if settings.query_translation else "off"
+    opened = [
+        open_translator(setting, timeout_s=_QUERY_TRANSLATION_TIMEOUT_S)
+        for _ in range(settings.translators)
+    ]
+    translators = [t for t in opened if t is not None]
+    translator: Translator | None = None
+    if len(translators) == 1:
+        translator = translators[0]
+    elif translators:
+        translator = TranslatorPool(translators)
     options = EngineOptions(
         depth=settings.depth,
         rrf_k=settings.rrf_k,

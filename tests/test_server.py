@@ -208,3 +208,55 @@ def test_query_cli_exits_quietly_when_its_reader_leaves(tmp_path: Path, build) -
     assert result.stdout == '{\n  "query'
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
     assert result.returncode == 0
+
+
+def test_overload_is_answered_503_at_once_and_the_rest_are_served(tmp_path: Path) -> None:
+    """One worker and no queue: a second search is refused with 503 and Retry-After
+    while the first is held inside the encoder; health still answers."""
+    from indexer.build import BuildOptions, build_index
+    from tests.fake_encoder import FakeEncoder
+
+    class GatedEncoder(FakeEncoder):
+        """Encodes only once the test opens the gate (queries only; the build is done)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.gate = threading.Event()
+            self.entered = threading.Event()
+
+        def encode(self, texts, *, batch_size: int = 32):  # type: ignore[no-untyped-def]
+            self.entered.set()
+            self.gate.wait(timeout=60)
+            return super().encode(texts, batch_size=batch_size)
+
+    encoder = GatedEncoder()
+    build_index(
+        BuildOptions(
+            sources=(write_corpus(tmp_path / "corpus"),),
+            index_dir=tmp_path / "index",
+            model_ref=encoder.model_ref,
+            translation="off",
+        ),
+        encoder=FakeEncoder(),  # type: ignore[arg-type]
+    )
+    engine = SearchEngine(tmp_path / "index", encoder=encoder)
+    statuses: dict[str, int] = {}
+
+    def ask(base_url: str, query: str) -> None:
+        statuses[query] = httpx.get(
+            f"{base_url}/api/search", params={"q": query}, timeout=60
+        ).status_code
+
+    with serve(create_app(engine, reload_seconds=0, workers=1, queue=0)) as base_url:
+        first = threading.Thread(target=ask, args=(base_url, "hurricane"))
+        first.start()
+        assert encoder.entered.wait(timeout=60)  # the first request holds the only worker
+        refused = httpx.get(f"{base_url}/api/search", params={"q": "voters"}, timeout=60)
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "1"
+        assert refused.json()["error"]["code"] == "overloaded"
+        assert httpx.get(f"{base_url}/api/health").status_code == 200  # never refused
+        encoder.gate.set()
+        first.join(timeout=60)
+        ask(base_url, "voters")  # capacity is back
+    assert statuses == {"hurricane": 200, "voters": 200}
