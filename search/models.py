@@ -57,7 +57,12 @@ PER_ARTICLE_RANGE = (1, 20)  # passages shown per article
 DEPTH_RANGE = (10, 1000)  # candidates per retriever before fusion
 RRF_K_RANGE = (1, 10000)
 DEFAULT_DEPTH = 100
-DEFAULT_RRF_K = 60  # Cormack, Clarke and Büttcher, SIGIR 2009
+# Reciprocal rank fusion's k (Cormack, Clarke and Büttcher, SIGIR 2009, use 60).
+# 20 measured better on two of our three sets and level on the third
+# (search/evaluation/relevance-analysis.md, (c)): a smaller k trusts each leg's
+# top ranks more, which keeps a strong lexical #1 from being outvoted by a
+# semantic leg that has nothing to say (name queries).
+DEFAULT_RRF_K = 20
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,7 @@ SEARCH_PARAMETERS: tuple[Parameter, ...] = (
     Parameter("fusion", "choice", "How hybrid mode fuses the legs.", "rrf", choices=FUSION_METHODS),
     Parameter("alpha", "number", "Semantic weight of fusion=weighted.", None, 0.0, 1.0),
     Parameter(
-        "rrf_k", "integer", "Reciprocal rank fusion constant (default 60).", None, *RRF_K_RANGE
+        "rrf_k", "integer", "Reciprocal rank fusion constant (default 20).", None, *RRF_K_RANGE
     ),
     Parameter("translate", "boolean", "Also search the query's translation.", True),
 )

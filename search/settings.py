@@ -10,7 +10,7 @@ Variables:
     SEARCH_RELOAD_SECONDS   how often to look for a new index generation (default 2)
     SEARCH_QUERY_TRANSLATION   auto | off: translate queries with Apertium (default auto)
     SEARCH_DEPTH            candidates per retriever before fusion (default 100)
-    SEARCH_RRF_K            reciprocal rank fusion constant (default 60)
+    SEARCH_RRF_K            reciprocal rank fusion constant (default 20, see models.py)
     SEARCH_WORKERS          requests served at once (default 4; threads)
     SEARCH_QUEUE            requests allowed to wait for a worker before 503 (default 32)
     SEARCH_TRANSLATORS      Apertium translators in the query pool (default 2)
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.errors import SettingsError
+from search.models import DEFAULT_DEPTH, DEFAULT_RRF_K
 
 __all__ = ["ServiceSettings"]
 
@@ -71,8 +72,8 @@ class ServiceSettings:
             port=_number(env, "SEARCH_PORT", 8000, 0, 65535, kind=int),
             reload_seconds=_number(env, "SEARCH_RELOAD_SECONDS", 2.0, 0.0, 3600.0, kind=float),
             query_translation=translation == "auto",
-            depth=_number(env, "SEARCH_DEPTH", 100, 10, 1000, kind=int),
-            rrf_k=_number(env, "SEARCH_RRF_K", 60, 1, 10000, kind=int),
+            depth=_number(env, "SEARCH_DEPTH", DEFAULT_DEPTH, 10, 1000, kind=int),
+            rrf_k=_number(env, "SEARCH_RRF_K", DEFAULT_RRF_K, 1, 10000, kind=int),
             workers=_number(env, "SEARCH_WORKERS", 4, 1, 64, kind=int),
             queue=_number(env, "SEARCH_QUEUE", 32, 0, 10000, kind=int),
             translators=_number(env, "SEARCH_TRANSLATORS", 2, 1, 8, kind=int),
