@@ -126,6 +126,12 @@ def _load_all(paths: list[Path] | None) -> list[DataSet]:
     """Every requested set, loaded and checked; the default sets that exist if none."""
     if paths is None:
         paths = [path for path in DEFAULT_DATA_DIRS if path.is_dir()]
+        if not paths:
+            raise DataSetError(
+                "None of the default sets is present ("
+                + ", ".join(str(path) for path in DEFAULT_DATA_DIRS)
+                + "); pass --data DIR."
+            )
     data_sets = [load_beir(path) for path in paths]
     names = [data_set.name for data_set in data_sets]
     repeated = sorted({name for name in names if names.count(name) > 1})
