@@ -30,6 +30,7 @@ from indexer.analysis import (
     register_analyzers,
 )
 from indexer.articles import Article, InputProblem, read_articles
+from indexer.boilerplate import label_passages
 from indexer.chunking import ChunkingOptions, chunk_text
 from indexer.encoder import Encoder, looks_multilingual
 from indexer.errors import IndexerError, InputProblemsError
@@ -222,6 +223,7 @@ def _chunk_all(
             options=chunking,
             language_of=paragraph_language,
         )
+        boilerplate = label_passages(article.text, [(s.start, s.end) for s in spans])
         for number, span in enumerate(spans):
             text = article.text[span.start : span.end]
             language = detector.detect(text, hint=article_language)
@@ -232,6 +234,7 @@ def _chunk_all(
                 lang=language,
                 start=span.start,
                 end=span.end,
+                boilerplate=boilerplate[number],
             )
             passages.append(_Passage(record, text))
         records.append(

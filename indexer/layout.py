@@ -62,6 +62,10 @@ class PassageRecord:
     lang: str
     start: int  # character offsets into the article text, end exclusive
     end: int
+    # The `indexer.boilerplate` rule when the passage is mostly boilerplate (a photo
+    # credit, an author bio, a quoted tweet), else None. Written only when set, so
+    # indexes built before it existed load unchanged, and so do unflagged lines.
+    boilerplate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +183,10 @@ class IndexLayout:
 def write_jsonl(path: Path, records: list[ArticleRecord] | list[PassageRecord]) -> None:
     with path.open("w", encoding="utf-8") as handle:
         for record in records:
-            handle.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
+            fields = asdict(record)
+            if isinstance(record, PassageRecord) and record.boilerplate is None:
+                del fields["boilerplate"]
+            handle.write(json.dumps(fields, ensure_ascii=False) + "\n")
 
 
 def read_articles_store(paths: GenerationPaths) -> list[ArticleRecord]:

@@ -1,8 +1,10 @@
-"""Relevance evaluation: `python -m search.evaluation --data DIR` (or `make eval`).
+"""Relevance evaluation: `python -m search.evaluation --data DIR [DIR ...]` (or `make eval`).
 
 Indexes a BEIR-layout set with the project's own indexer, runs every query through
 the real `SearchEngine` in each mode and fusion setting, and scores the rankings
-with ranx. Nothing in the product imports this package (a test checks it).
+with ranx. Nothing in the product imports this package (a test checks it). Two sets
+by default: XQuAD (`shared/eval/xquad/bilingual`, beside the checkout) and the
+hand-made bilingual news set in `data/news/` (see its README).
 
 Modules: `beir` (loading), `languages` (document languages), `sampling` (query
 slices), `variants` (modes and fusion settings), `run` (index and query),

@@ -1,10 +1,10 @@
 """Loading a retrieval set in BEIR layout: `corpus.jsonl`, `queries.jsonl`, `qrels.tsv`.
 
 BEIR (Thakur et al., NeurIPS 2021 Datasets and Benchmarks) keeps one JSON object per
-line: a corpus line has `_id`, `text` and maybe `title` (and here maybe `lang`); a
-query line has `_id`, `text` and, in our bilingual sets, `lang`. The qrels are a
-tab-separated file with the header `query-id corpus-id score`; `qrels/test.tsv`
-(the BEIR download layout) is accepted too.
+line: a corpus line has `_id`, `text` and maybe `title` (and here maybe `lang`,
+`date`, `source`); a query line has `_id`, `text` and, in our bilingual sets,
+`lang`. The qrels are a tab-separated file with the header `query-id corpus-id
+score`; `qrels/test.tsv` (the BEIR download layout) is accepted too.
 
 A malformed line is an error naming the file and line, never skipped: a silently
 dropped query or document would change the numbers without anyone noticing.
@@ -35,6 +35,8 @@ class CorpusDoc:
     text: str
     title: str | None = None
     lang: str | None = None  # only when corpus.jsonl says so
+    date: str | None = None  # ISO 8601, passed to the indexer (news sets have them)
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,8 @@ def _read_corpus(path: Path) -> Iterator[CorpusDoc]:
             text=_string(record, "text", location),
             title=_optional_string(record, "title", location),
             lang=_optional_string(record, "lang", location),
+            date=_optional_string(record, "date", location),
+            source=_optional_string(record, "source", location),
         )
 
 

@@ -17,7 +17,7 @@ from search.evaluation.harness import EvaluationResult, VariantResult
 from search.evaluation.metrics import CUTOFF_METRICS, MONOLINGUAL_METRICS
 from search.evaluation.sampling import query_language
 
-__all__ = ["to_json", "to_markdown", "write_json"]
+__all__ = ["summary_markdown", "to_json", "to_markdown", "write_json"]
 
 _LABELS = {"ndcg@10": "nDCG@10", "recall@10": "R@10", "recall@100": "R@100", "mrr@10": "MRR@10"}
 
@@ -156,6 +156,31 @@ def to_markdown(result: EvaluationResult) -> str:
         f"Index built in {result.build_seconds:.1f} s; whole evaluation "
         f"{result.total_seconds:.1f} s."
     )
+    return "\n".join(lines) + "\n"
+
+
+def summary_markdown(results: list[EvaluationResult]) -> str:
+    """One table over several sets: nDCG@10 per set and query language, one row per mode.
+
+    A mode a set did not run shows "–". Read it for the acceptance questions: is
+    hybrid at least as good as its best leg on every set, and Spanish as English?
+    """
+    columns = [
+        (result, language)
+        for result in results
+        for language in sorted(result.variants[0].metrics.by_language if result.variants else ())
+    ]
+    names = list(dict.fromkeys(v.variant.name for result in results for v in result.variants))
+    lines = ["## Summary: nDCG@10 by set and query language", ""]
+    lines += _table_header(["mode", *(f"{r.data_set.name} {lang}" for r, lang in columns)])
+    for name in names:
+        cells = [name]
+        for result, language in columns:
+            variant = next((v for v in result.variants if v.variant.name == name), None)
+            cells.append(
+                _number(variant.metrics.by_language[language]["ndcg@10"]) if variant else "–"
+            )
+        lines.append(_row(cells))
     return "\n".join(lines) + "\n"
 
 

@@ -53,15 +53,17 @@ class VariantRun:
 
 
 def write_articles(docs: Iterable[CorpusDoc], path: Path) -> int:
-    """The corpus as the indexer's JSONL articles (`id`, `text`, `title`/`lang` if given)."""
+    """The corpus as the indexer's JSONL articles (`id`, `text`; `title`, `lang`, `date`,
+    `source` if given)."""
     count = 0
     with path.open("w", encoding="utf-8") as handle:
         for doc in docs:
             article: dict[str, str] = {"id": doc.id, "text": doc.text}
             if doc.title:
                 article["title"] = doc.title
-            if doc.lang:
-                article["lang"] = doc.lang
+            for name, value in (("lang", doc.lang), ("date", doc.date), ("source", doc.source)):
+                if value:
+                    article[name] = value
             handle.write(json.dumps(article, ensure_ascii=False) + "\n")
             count += 1
     return count
