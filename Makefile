@@ -11,7 +11,8 @@ INDEX  ?= index
 SOURCE ?= seeds
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-EVAL   ?= ../shared/eval/xquad/bilingual
+# Empty: every default set (XQuAD from ../shared, and our news set); or one folder.
+EVAL   ?=
 
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
@@ -82,7 +83,7 @@ bench: index
 	$(PY) -m search.bench --index $(INDEX)
 
 eval: setup
-	$(PY) -m search.evaluation --data $(EVAL)
+	$(PY) -m search.evaluation $(if $(EVAL),--data $(EVAL))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache artifacts

@@ -33,6 +33,7 @@ __all__ = [
     "BoilerplateSpan",
     "PassageBoilerplate",
     "find_boilerplate",
+    "is_content_free",
     "label_passages",
     "passage_boilerplate",
 ]
@@ -177,6 +178,13 @@ class PassageBoilerplate:
     share: float
     label: str | None
     reasons: tuple[BoilerplateSpan, ...]
+
+
+def is_content_free(label: str | None) -> bool:
+    """True for a passage labelled by a rule that carries no content (a credit, a
+    byline, a bio; not a quoted tweet). None and unknown labels are content."""
+    rule = _RULES_BY_NAME.get(label) if label else None
+    return rule is not None and not rule.carries_content
 
 
 def find_boilerplate(text: str) -> list[BoilerplateSpan]:

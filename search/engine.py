@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from indexer.analysis import Analyzers
+from search.demotion import demote_boilerplate
 from search.errors import ArticleNotFoundError, BadQueryError
 from search.filters import SearchFilters
 from search.fusion import FusedHit, fuse
@@ -138,8 +139,10 @@ class SearchEngine:
         if request.mode in ("hybrid", "semantic"):
             legs.append(loaded.semantic)
         runs = {leg.name: leg.search(plan, candidates) for leg in legs}
-        fused = self._fuse(runs, request)
         snapshot = loaded.snapshot
+        fused = demote_boilerplate(
+            self._fuse(runs, request), label_of=lambda row: snapshot.passages[row].boilerplate
+        )
         grouped = limit_per_article(
             fused,
             article_of=lambda hit: snapshot.passages[hit.key].article_id,

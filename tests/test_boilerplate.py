@@ -79,7 +79,7 @@ def test_seed_passages_flagged_by_the_build(seed_generation: GenerationPaths) ->
     assert articles[bio.article_id][bio.start : bio.end].startswith("Ildefonso Ortiz is an")
     # the text is all still there: flagged passages are kept, nothing is cut out
     for article_id, text in articles.items():
-        covered = set()
+        covered: set[int] = set()
         for passage in passages:
             if passage.article_id == article_id:
                 covered.update(range(passage.start, passage.end))

@@ -34,7 +34,7 @@ from search.evaluation.beir import DataSet, load_beir
 from search.evaluation.metrics import SplitMetrics, evaluate_splits
 from search.evaluation.run import build_corpus_index
 from search.evaluation.sampling import query_language, select_queries
-from search.models import MAX_PER_ARTICLE, SearchRequest
+from search.models import PER_ARTICLE_RANGE, SearchRequest
 
 __all__ = [
     "RECIPES",
@@ -72,8 +72,8 @@ class Recipe:
 
 
 RECIPES: tuple[Recipe, ...] = (
-    Recipe("rrf60 (engine default)"),
-    Recipe("rrf20", rrf_k=20),
+    Recipe("rrf60 (the paper's k)"),
+    Recipe("rrf20 (engine default)", rrf_k=20),
     Recipe("rrf10", rrf_k=10),
     Recipe("rrf60 semantic x0.5", semantic_weight=0.5),
     Recipe("rrf60 boilerplate x0.5", demote=0.5),
@@ -92,7 +92,11 @@ def collect_leg_runs(
         translations: dict[str, str] = {}
         for mode in ("lexical", "semantic"):
             request = SearchRequest(
-                query=text, mode=mode, limit=depth, per_article=MAX_PER_ARTICLE, snippets=False
+                query=text,
+                mode=mode,
+                limit=depth,
+                per_article=PER_ARTICLE_RANGE[1],
+                highlight=False,
             )
             response = engine.search(request)
             translations = response.translations
