@@ -1,14 +1,20 @@
 """`python -m indexer build|info`: parse arguments, call the core, map errors to exit codes.
 
-Exit codes: 0 ok, 1 failure (including --strict with bad inputs), 2 usage error.
+Exit codes: 0 ok, 1 failure (including --strict with bad inputs and a missing
+--source), 2 usage error, 130 interrupted (Ctrl-C or SIGTERM; the build cleans up
+and the live index is unchanged).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from indexer.build import BuildOptions, build_index
@@ -20,7 +26,7 @@ from indexer.settings import IndexerSettings
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,15 +40,35 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     index_dir = args.index or settings.index_dir
     try:
-        if args.command == "build":
-            return _build(args, settings, index_dir)
-        return _info(index_dir, as_json=args.json)
+        with _sigterm_interrupts():
+            if args.command == "build":
+                code = _build(args, settings, index_dir)
+            else:
+                code = _info(index_dir, as_json=args.json)
+        return code
     except IndexerError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("interrupted: the live index was not changed", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C, so a killed build cleans up on its way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--strict", action="store_true", help="fail (exit 1) on any bad input instead of skipping"
+    )
+    build.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="a --source that does not exist is skipped with a warning instead of failing",
     )
     build.add_argument(
         "--max-tokens", type=int, default=192, help="passage size limit in model tokens"
@@ -90,6 +121,7 @@ def _build(args: argparse.Namespace, settings: IndexerSettings, index_dir: Path)
         model_ref=args.model or settings.model_ref,
         allow_downloads=settings.allow_downloads,
         strict=args.strict,
+        allow_missing=args.allow_missing,
         translation=args.translation or settings.translation,
         multilingual_model=settings.multilingual_model,
         batch_size=settings.batch_size,

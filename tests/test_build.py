@@ -337,7 +337,7 @@ def test_bad_inputs_are_skipped_and_counted_and_the_rest_indexed(
     tmp_path: Path, build: BuildFn
 ) -> None:
     corpus = write_bad_corpus(tmp_path)
-    report = build(corpus.sources, tmp_path / "index", translation="off")
+    report = build(corpus.sources, tmp_path / "index", translation="off", allow_missing=True)
     assert report.manifest.articles == len(corpus.good_ids)
     assert report.manifest.skipped_inputs == len(corpus.skipped_locations)
     assert report.manifest.warnings == len(corpus.warning_locations)
@@ -357,7 +357,7 @@ def test_strict_stops_before_the_live_index_is_touched(tmp_path: Path, build: Bu
 
     corpus = write_bad_corpus(tmp_path / "bad")
     with pytest.raises(InputProblemsError) as raised:
-        build(corpus.sources, index_dir, translation="off", strict=True)
+        build(corpus.sources, index_dir, translation="off", strict=True, allow_missing=True)
     problems = raised.value.problems
     assert len(problems) == len(corpus.skipped_locations) + len(corpus.warning_locations)
     assert f"{corpus.jsonl}:2: malformed JSON" in str(raised.value)
@@ -371,8 +371,10 @@ def test_strict_stops_before_the_live_index_is_touched(tmp_path: Path, build: Bu
 def test_no_articles_at_all_never_replaces_the_live_index(tmp_path: Path, build: BuildFn) -> None:
     index_dir = tmp_path / "index"
     first = build([_write_corpus(tmp_path / "good")], index_dir, translation="off")
+    empty = tmp_path / "empty"
+    empty.mkdir()
     with pytest.raises(IndexerError, match="No articles found"):
-        build([tmp_path / "typo-in-the-path"], index_dir, translation="off")
+        build([empty], index_dir, translation="off")
     assert IndexLayout(index_dir).live_generation().root == first.generation_dir
 
 
