@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok, 1 failure (including --strict with bad inputs and a missing
 --source), 2 usage error, 130 interrupted (Ctrl-C or SIGTERM; the build cleans up
-and the live index is unchanged).
+and the live index is unchanged). Output into a pipe that closes early (`| head`)
+ends the command quietly: the reader has what it wanted.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                 code = _build(args, settings, index_dir)
             else:
                 code = _info(index_dir, as_json=args.json)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return code
     except IndexerError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -52,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: the live index was not changed", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_OK
 
 
 @contextlib.contextmanager
@@ -69,6 +75,14 @@ def _sigterm_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: Python's final flush would hit the closed pipe again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _parser() -> argparse.ArgumentParser:

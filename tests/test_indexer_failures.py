@@ -1,5 +1,5 @@
-"""How a build fails: a missing source, a busy index, a full disk, Ctrl-C, SIGTERM
-and the translator's processes on an error path.
+"""How a build fails: a missing source, a busy index, a full disk, Ctrl-C, SIGTERM,
+a closed output pipe, and the translator's processes on an error path.
 
 Every test checks what the user is left with: the previous generation still live,
 no partial generation, no stray processes, and one line saying what happened.
@@ -237,3 +237,23 @@ def test_an_interrupted_build_cleans_up_and_exits_130(
     assert err.splitlines()[-1] == "interrupted: the live index was not changed"
     assert partials(live_index) == []
     assert live_state(live_index) == before
+
+
+# --- output into a pipe that closes early -------------------------------------------------
+
+
+@pytest.mark.parametrize("json_flag", [["--json"], []])
+def test_info_into_a_closed_pipe_exits_quietly(live_index: Path, json_flag: list[str]) -> None:
+    """`python -m indexer info --json | head -0`: the reader is gone before we write."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "indexer", "info", "--index", str(live_index), *json_flag],
+        cwd=REPO_ROOT,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0, err
+    assert err == ""
