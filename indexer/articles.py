@@ -6,12 +6,17 @@ file (and line, for JSONL) and the article is skipped; everything else is read.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from indexer.folders import FolderFile, walk_folder
+from indexer.problems import InputProblem
 from indexer.titles import derive_title, in_index_range, leading_date
 
 __all__ = ["TEXT_SUFFIXES", "Article", "InputProblem", "read_articles"]
@@ -29,17 +34,6 @@ class Article:
     date: str | None = None  # ISO 8601 date (YYYY-MM-DD)
     source: str | None = None
     url: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InputProblem:
-    location: str  # "path" or "path:line"
-    reason: str
-    skipped: bool = True  # False: a warning, the article was still indexed
-
-    def __str__(self) -> str:
-        verdict = "skipped" if self.skipped else "kept"
-        return f"{self.location}: {self.reason} ({verdict})"
 
 
 def read_articles(sources: Iterable[Path]) -> Iterator[Article | InputProblem]:
@@ -69,17 +63,29 @@ def _read_source(source: Path) -> Iterator[Article | InputProblem]:
     elif source.suffix.lower() == ".jsonl":
         yield from _read_jsonl(source)
     elif source.suffix.lower() in TEXT_SUFFIXES:
-        yield from _read_text_file(source, article_id=source.name)
+        # A file the user named is read even through a link; it must still be a file.
+        yield from _read_text_file(FolderFile(source, str(source), source.name), follow_links=True)
     else:
         yield InputProblem(str(source), "not a folder, .jsonl, .txt or .md file; pass one of those")
 
 
 def _read_folder(folder: Path) -> Iterator[Article | InputProblem]:
-    files = sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
-    )
-    for path in files:
-        yield from _read_text_file(path, article_id=path.relative_to(folder).as_posix())
+    for found in walk_folder(folder, TEXT_SUFFIXES):
+        if isinstance(found, InputProblem):
+            yield found
+        else:
+            yield from _read_text_file(found, follow_links=False)
+
+
+def _read_regular_file(path: Path, *, follow_links: bool) -> bytes:
+    """The bytes of `path`, which must be a regular file: never blocks on a FIFO, and
+    without `follow_links` never reads through a link swapped in after the walk."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_links else os.O_NOFOLLOW)
+    descriptor = os.open(path, flags)
+    with open(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return handle.read()
 
 
 def _decode(raw: bytes, location: str) -> str | InputProblem:
@@ -94,10 +100,10 @@ def _decode(raw: bytes, location: str) -> str | InputProblem:
         )
 
 
-def _read_text_file(path: Path, *, article_id: str) -> Iterator[Article | InputProblem]:
-    location = str(path)
+def _read_text_file(found: FolderFile, *, follow_links: bool) -> Iterator[Article | InputProblem]:
+    location = found.location
     try:
-        raw = path.read_bytes()
+        raw = _read_regular_file(found.path, follow_links=follow_links)
     except OSError as error:
         yield InputProblem(location, f"unreadable: {error.strerror or error}")
         return
@@ -110,8 +116,8 @@ def _read_text_file(path: Path, *, article_id: str) -> Iterator[Article | InputP
         return
     found_date = leading_date(text)
     yield Article(
-        id=article_id,
-        title=derive_title(text, markdown=path.suffix.lower() == ".md"),
+        id=found.article_id,
+        title=derive_title(text, markdown=found.location.lower().endswith(".md")),
         text=text,
         origin=location,
         date=found_date.isoformat() if found_date else None,

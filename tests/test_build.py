@@ -455,3 +455,23 @@ def test_date_outside_the_index_range_does_not_crash_the_build(
     report = build([path], tmp_path / "index", translation="off")
     assert report.manifest.articles == 2
     assert any("date" in p.reason and p.location == f"{path}:1" for p in report.problems)
+
+
+def test_a_link_out_of_the_folder_never_reaches_the_index(tmp_path: Path, build: BuildFn) -> None:
+    corpus = _write_corpus(tmp_path / "corpus")
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    report = build([corpus], tmp_path / "index", translation="off")
+    assert [str(p) for p in report.problems] == [
+        f"{corpus / 'passwd.txt'}: symbolic link to /etc/passwd, outside the source folder; "
+        "not followed (skipped)"
+    ]
+    assert report.manifest.skipped_inputs == 1
+    generation = GenerationPaths(report.generation_dir)
+    assert {a.id for a in read_articles_store(generation)} == set(ARTICLES)
+    index = tantivy.Index.open(str(generation.tantivy))
+    register_analyzers(index)
+    searcher = index.searcher()
+    for field in (*FIELD_BY_LANGUAGE.values(), OTHER_FIELD):
+        for token in ("root", "bin", "nologin"):
+            query = tantivy.Query.term_query(index.schema, field, token)
+            assert searcher.search(query, 1).hits == [], (field, token)

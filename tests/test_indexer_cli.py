@@ -149,7 +149,7 @@ def test_strict_exits_1_and_leaves_the_live_generation_alone(
     assert main(argv) == 1
 
     err = capsys.readouterr().err
-    assert err.startswith("error: 15 input problem(s) and --strict is set")
+    assert err.startswith("error: 19 input problem(s) and --strict is set")
     assert f"{corpus.jsonl}:3: missing or invalid 'id'" in err
     assert f"{corpus.missing}: source path does not exist" in err
     assert live_state(index_dir) == before
