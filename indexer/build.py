@@ -32,8 +32,8 @@ from indexer.analysis import (
     field_for_language,
     register_analyzers,
 )
-from indexer.articles import Article, InputProblem, read_articles
-from indexer.chunking import ChunkingOptions, chunk_text
+from indexer.articles import Article, InputProblem, describe_error, read_articles
+from indexer.chunking import ChunkingOptions, Span, chunk_text
 from indexer.encoder import Encoder, looks_multilingual
 from indexer.errors import DiskFullError, IndexerError, InputProblemsError, SourceNotFoundError
 from indexer.language import PRIMARY_LANGUAGES, LanguageDetector
@@ -150,7 +150,9 @@ def _check_sources_exist(options: BuildOptions) -> None:
 
 
 def _check_inputs(
-    options: BuildOptions, articles: list[Article], problems: list[InputProblem]
+    options: BuildOptions,
+    articles: Sequence[Article | ArticleRecord],
+    problems: list[InputProblem],
 ) -> None:
     if options.strict and problems:
         raise InputProblemsError([str(p) for p in problems])
@@ -190,8 +192,10 @@ def _write_generation(
         overlap_tokens=options.chunking.overlap_tokens,
     )
     mark = time.perf_counter()
-    article_records, passages = _chunk_all(articles, encoder, detector, chunking, progress)
+    article_records, passages, failed = _chunk_all(articles, encoder, detector, chunking, progress)
     stages["chunk_and_detect"] = time.perf_counter() - mark
+    problems.extend(failed)
+    _check_inputs(options, article_records, problems)
     pivot = None if multilingual or translator is None else "en"
     embeddings, translated_count = _translate_and_embed(
         passages, translator, encoder, pivot, options, progress, stages
@@ -301,26 +305,28 @@ def _chunk_all(
     detector: LanguageDetector,
     chunking: ChunkingOptions,
     progress: Progress,
-) -> tuple[list[ArticleRecord], list[_Passage]]:
+) -> tuple[list[ArticleRecord], list[_Passage], list[InputProblem]]:
+    """Records and passages of every article, and a problem for each one that failed.
+
+    Whatever one article raises (language detection, tokenizing, chunking) skips
+    that article alone, reported with its file and line like any other bad input.
+    """
     progress.stage("chunking", len(articles))
     records: list[ArticleRecord] = []
     passages: list[_Passage] = []
+    problems: list[InputProblem] = []
     for article in articles:
-        article_language = detector.detect(article.text, hint=article.lang_hint)
-
-        def paragraph_language(text: str, hint: str = article_language) -> str:
-            return detector.detect(text, hint=hint)
-
-        spans = chunk_text(
-            article.text,
-            count_tokens=encoder.count_tokens,
-            options=chunking,
-            language_of=paragraph_language,
-        )
-        for number, span in enumerate(spans):
-            text = article.text[span.start : span.end]
-            language = detector.detect(text, hint=article_language)
-            record = PassageRecord(
+        try:
+            record, texts = _chunk_article(article, encoder, detector, chunking)
+        except Exception as error:
+            problems.append(
+                InputProblem(article.origin, f"could not be chunked: {describe_error(error)}")
+            )
+            continue
+        finally:
+            progress.advance()
+        for number, (span, language) in enumerate(texts):
+            passage = PassageRecord(
                 row=len(passages),
                 passage_id=f"{article.id}#{number}",
                 article_id=article.id,
@@ -328,20 +334,39 @@ def _chunk_all(
                 start=span.start,
                 end=span.end,
             )
-            passages.append(_Passage(record, text))
-        records.append(
-            ArticleRecord(
-                id=article.id,
-                title=article.title,
-                text=article.text,
-                lang=article_language,
-                date=article.date,
-                source=article.source,
-                url=article.url,
-            )
-        )
-        progress.advance()
-    return records, passages
+            passages.append(_Passage(passage, article.text[span.start : span.end]))
+        records.append(record)
+    return records, passages, problems
+
+
+def _chunk_article(
+    article: Article, encoder: Encoder, detector: LanguageDetector, chunking: ChunkingOptions
+) -> tuple[ArticleRecord, list[tuple[Span, str]]]:
+    article_language = detector.detect(article.text, hint=article.lang_hint)
+
+    def paragraph_language(text: str) -> str:
+        return detector.detect(text, hint=article_language)
+
+    spans = chunk_text(
+        article.text,
+        count_tokens=encoder.count_tokens,
+        options=chunking,
+        language_of=paragraph_language,
+    )
+    labelled = [
+        (span, detector.detect(article.text[span.start : span.end], hint=article_language))
+        for span in spans
+    ]
+    record = ArticleRecord(
+        id=article.id,
+        title=article.title,
+        text=article.text,
+        lang=article_language,
+        date=article.date,
+        source=article.source,
+        url=article.url,
+    )
+    return record, labelled
 
 
 def _translate_and_embed(

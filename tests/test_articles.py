@@ -301,6 +301,52 @@ def test_invalid_utf8_reports_the_line_of_the_bad_byte(tmp_path: Path) -> None:
     assert problem.location == f"{path}:3"
 
 
+def test_deeply_nested_json_is_a_bad_line_and_its_neighbours_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    deep_field = {"id": "deep", "text": "Valid but deep.", "extra": "[" * 5000 + "]" * 5000}
+    lines = [
+        json.dumps({"id": "before", "text": GOOD_TEXT}),
+        "[" * 2000,  # unterminated
+        json.dumps(deep_field).replace('"[[', "[[").replace(']]"', "]]"),  # valid JSON
+        json.dumps({"id": "after", "text": GOOD_TEXT}),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    articles, problems = _split(list(read_articles([path])))
+    assert [a.id for a in articles] == ["before", "after"]
+    assert [(p.location, p.reason) for p in problems] == [
+        (f"{path}:2", "JSON nested too deeply to read"),
+        (f"{path}:3", "JSON nested too deeply to read"),
+    ]
+
+
+def test_lone_surrogate_escapes_are_replaced_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    record = {
+        "id": "s\ud800",
+        "text": "Half a pair \udc00 in the text, " + GOOD_TEXT,
+        "title": "Title \ud83d",
+        "source": "Wire \udfff",
+    }
+    pair = {"id": "emoji", "text": "A whole pair is fine: \U0001f600. " + GOOD_TEXT}
+    lines = [json.dumps(record), json.dumps(pair)]  # ensure_ascii: "\\ud800" escapes
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    articles, problems = _split(list(read_articles([path])))
+    assert [a.id for a in articles] == ["s\ufffd", "emoji"]
+    repaired = articles[0]
+    assert repaired.text.startswith("Half a pair \ufffd in the text")
+    assert (repaired.title, repaired.source) == ("Title \ufffd", "Wire \ufffd")
+    assert "\U0001f600" in articles[1].text
+    (problem,) = problems
+    assert problem.location == f"{path}:1"
+    assert problem.reason == (
+        "lone UTF-16 surrogate escape(s) in 'id', 'text', 'title', 'source' replaced with U+FFFD"
+    )
+    assert not problem.skipped
+    for article in articles:  # everything downstream can encode it now
+        for value in (article.id, article.title, article.text, article.source or ""):
+            value.encode("utf-8")
+
+
 # --- links and special files in a folder -----------------------------------------------
 
 

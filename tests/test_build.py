@@ -475,3 +475,47 @@ def test_a_link_out_of_the_folder_never_reaches_the_index(tmp_path: Path, build:
         for token in ("root", "bin", "nologin"):
             query = tantivy.Query.term_query(index.schema, field, token)
             assert searcher.search(query, 1).hits == [], (field, token)
+
+
+def test_bad_lines_never_abort_the_build(tmp_path: Path, build: BuildFn) -> None:
+    """Once a RecursionError and a TypeError from the tokenizer ended the whole build."""
+    path = tmp_path / "in.jsonl"
+    lines = [
+        json.dumps({"id": "first", "text": ARTICLES["en/bakery.txt"]}),
+        "[" * 2000,
+        json.dumps({"id": "surrogate", "text": "Lone \ud800 half. " + ARTICLES["es/futbol.txt"]}),
+        json.dumps({"id": "last", "text": ARTICLES["en/convoy.txt"]}),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = build([path], tmp_path / "index", translation="off")
+    generation = GenerationPaths(report.generation_dir)
+    assert [a.id for a in read_articles_store(generation)] == ["first", "surrogate", "last"]
+    assert [(p.location, p.skipped) for p in report.problems] == [
+        (f"{path}:2", True),
+        (f"{path}:3", False),
+    ]
+    assert (report.manifest.skipped_inputs, report.manifest.warnings) == (1, 1)
+
+
+def test_an_article_that_fails_to_chunk_is_skipped_alone(
+    tmp_path: Path, build: BuildFn, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = _write_corpus(tmp_path / "corpus")
+    (corpus / "cursed.txt").write_text("This one says KABOOM to the tokenizer.\n")
+    real_count_tokens = encoder.count_tokens
+
+    def count_tokens(texts: list[str]) -> list[int]:
+        if any("KABOOM" in text for text in texts):
+            raise ValueError("tokenizer exploded")
+        return real_count_tokens(texts)
+
+    monkeypatch.setattr(encoder, "count_tokens", count_tokens)
+    report = build([corpus], tmp_path / "index", translation="off")
+    assert [str(p) for p in report.problems] == [
+        f"{corpus / 'cursed.txt'}: could not be chunked: ValueError: tokenizer exploded (skipped)"
+    ]
+    assert report.manifest.articles == len(ARTICLES)
+    assert report.manifest.skipped_inputs == 1
+    with pytest.raises(InputProblemsError, match="could not be chunked"):
+        build([corpus], tmp_path / "index", translation="off", strict=True)
+    assert IndexLayout(tmp_path / "index").live_generation().root == report.generation_dir
