@@ -12,16 +12,24 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import ParamSpec
 
 from indexer.folders import FolderFile, walk_folder
 from indexer.problems import InputProblem
+from indexer.settings import DEFAULT_MAX_ARTICLE_MB
 from indexer.titles import derive_title, in_index_range, leading_date
 
-__all__ = ["TEXT_SUFFIXES", "Article", "InputProblem", "describe_error", "read_articles"]
+__all__ = [
+    "TEXT_SUFFIXES",
+    "Article",
+    "InputProblem",
+    "SizeLimit",
+    "describe_error",
+    "read_articles",
+]
 
 TEXT_SUFFIXES = (".txt", ".md")
 _P = ParamSpec("_P")
@@ -40,11 +48,43 @@ class Article:
     url: str | None = None
 
 
-def read_articles(sources: Iterable[Path]) -> Iterator[Article | InputProblem]:
+@dataclass(frozen=True, slots=True)
+class SizeLimit:
+    """The largest article, in MB (10^6 bytes of UTF-8), and what becomes of a larger
+    one: "truncate" keeps its first `max_mb` (cut at a space), "skip" drops it. Either
+    way it is reported, and its neighbours are read as usual."""
+
+    max_mb: float = DEFAULT_MAX_ARTICLE_MB
+    oversize: str = "truncate"  # truncate | skip
+
+    def apply(self, article: Article) -> tuple[Article | None, InputProblem | None]:
+        limit = int(self.max_mb * 1e6)
+        if len(article.text) * 4 <= limit:  # UTF-8 takes at most 4 bytes a character
+            return article, None
+        encoded = article.text.encode("utf-8")
+        if len(encoded) <= limit:
+            return article, None
+        size = f"{len(encoded) / 1e6:.1f} MB, over the {self.max_mb:g} MB limit (--max-article-mb)"
+        if self.oversize == "skip":
+            return None, InputProblem(article.origin, f"article is {size}")
+        text = encoded[:limit].decode("utf-8", errors="ignore")
+        space = max(text.rfind(" "), text.rfind("\n"))
+        if space > len(text) - 1000:  # end at a word boundary if there is one near
+            text = text[: space + 1]
+        warning = InputProblem(
+            article.origin, f"article is {size}; only its first part was indexed", skipped=False
+        )
+        return replace(article, text=text), warning
+
+
+def read_articles(
+    sources: Iterable[Path], *, size_limit: SizeLimit | None = None
+) -> Iterator[Article | InputProblem]:
     """Yield every article of every source, and a problem for every bad input.
 
     Ids must be unique across all sources: a later duplicate is skipped.
     """
+    size_limit = size_limit or SizeLimit()
     first_seen: dict[str, str] = {}
     for source in sources:
         for item in _read_source(source):
@@ -56,6 +96,12 @@ def read_articles(sources: Iterable[Path]) -> Iterator[Article | InputProblem]:
                     )
                     continue
                 first_seen[item.id] = item.origin
+                article, problem = size_limit.apply(item)
+                if problem is not None:
+                    yield problem
+                if article is not None:
+                    yield article
+                continue
             yield item
 
 

@@ -14,7 +14,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -32,11 +32,11 @@ from indexer.analysis import (
     field_for_language,
     register_analyzers,
 )
-from indexer.articles import Article, InputProblem, describe_error, read_articles
-from indexer.chunking import ChunkingOptions, Span, chunk_text
+from indexer.articles import Article, InputProblem, SizeLimit, describe_error, read_articles
+from indexer.chunking import ChunkingOptions, LabelledSpan, chunk_passages
 from indexer.encoder import Encoder, looks_multilingual
 from indexer.errors import DiskFullError, IndexerError, InputProblemsError, SourceNotFoundError
-from indexer.language import PRIMARY_LANGUAGES, LanguageDetector
+from indexer.language import PRIMARY_LANGUAGES, UNDETERMINED, LanguageDetector, count_letters
 from indexer.layout import (
     ArticleRecord,
     GenerationPaths,
@@ -70,6 +70,7 @@ class BuildOptions:
     multilingual_model: str = "auto"  # auto | yes | no
     batch_size: int = 32
     chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
+    size_limit: SizeLimit = field(default_factory=SizeLimit)  # the largest article
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ def build_index(
     layout = IndexLayout(options.index_dir)
     with layout.build_lock(), contextlib.ExitStack() as to_close:
         stages: dict[str, float] = {}
-        articles, problems = _read_all(options.sources)
+        articles, problems = _read_all(options.sources, options.size_limit)
         stages["read"] = time.perf_counter() - started
         _check_inputs(options, articles, problems)
         translator = _open_translator(options.translation, to_close)
@@ -268,10 +269,12 @@ def _disk_full_error(index_dir: Path, articles: list[Article], encoder: Encoder)
     )
 
 
-def _read_all(sources: Sequence[Path]) -> tuple[list[Article], list[InputProblem]]:
+def _read_all(
+    sources: Sequence[Path], size_limit: SizeLimit
+) -> tuple[list[Article], list[InputProblem]]:
     articles: list[Article] = []
     problems: list[InputProblem] = []
-    for item in read_articles(sources):
+    for item in read_articles(sources, size_limit=size_limit):
         (articles if isinstance(item, Article) else problems).append(item)  # type: ignore[arg-type]
     return articles, problems
 
@@ -310,27 +313,35 @@ def _chunk_all(
 
     Whatever one article raises (language detection, tokenizing, chunking) skips
     that article alone, reported with its file and line like any other bad input.
+    Progress counts characters, so it moves inside a multi-megabyte article too.
     """
-    progress.stage("chunking", len(articles))
+    progress.stage("chunking", sum(len(a.text) for a in articles), unit="M chars", scale=1e6)
     records: list[ArticleRecord] = []
     passages: list[_Passage] = []
     problems: list[InputProblem] = []
     for article in articles:
+        counted = 0
+
+        def advance(characters: int) -> None:
+            nonlocal counted
+            counted += characters
+            progress.advance(characters)
+
         try:
-            record, texts = _chunk_article(article, encoder, detector, chunking)
+            record, spans = _chunk_article(article, encoder, detector, chunking, advance)
         except Exception as error:
             problems.append(
                 InputProblem(article.origin, f"could not be chunked: {describe_error(error)}")
             )
             continue
         finally:
-            progress.advance()
-        for number, (span, language) in enumerate(texts):
+            progress.advance(len(article.text) - counted)
+        for number, span in enumerate(spans):
             passage = PassageRecord(
                 row=len(passages),
                 passage_id=f"{article.id}#{number}",
                 article_id=article.id,
-                lang=language,
+                lang=span.language or record.lang,
                 start=span.start,
                 end=span.end,
             )
@@ -340,21 +351,36 @@ def _chunk_all(
 
 
 def _chunk_article(
-    article: Article, encoder: Encoder, detector: LanguageDetector, chunking: ChunkingOptions
-) -> tuple[ArticleRecord, list[tuple[Span, str]]]:
+    article: Article,
+    encoder: Encoder,
+    detector: LanguageDetector,
+    chunking: ChunkingOptions,
+    on_progress: Callable[[int], None],
+) -> tuple[ArticleRecord, list[LabelledSpan]]:
+    """The article's record and passages, each labelled with its paragraphs' language.
+
+    Language is detected once for the article (on a bounded sample) and once per
+    paragraph, each paragraph starting from the language of the one before (see
+    `LanguageDetector.detect`); a passage without letters is undetermined."""
     article_language = detector.detect(article.text, hint=article.lang_hint)
+    previous = article_language
 
     def paragraph_language(text: str) -> str:
-        return detector.detect(text, hint=article_language)
+        nonlocal previous
+        previous = detector.detect(text, hint=article_language, previous=previous)
+        return previous
 
-    spans = chunk_text(
+    spans = chunk_passages(
         article.text,
         count_tokens=encoder.count_tokens,
         options=chunking,
         language_of=paragraph_language,
+        on_progress=on_progress,
     )
     labelled = [
-        (span, detector.detect(article.text[span.start : span.end], hint=article_language))
+        span
+        if count_letters(article.text[span.start : span.end], enough=1)
+        else LabelledSpan(span.start, span.end, UNDETERMINED)
         for span in spans
     ]
     record = ArticleRecord(

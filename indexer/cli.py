@@ -19,12 +19,13 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from indexer.articles import SizeLimit
 from indexer.build import BuildOptions, build_index
 from indexer.errors import IndexerError, SettingsError
 from indexer.layout import IndexLayout
 from indexer.manifest import Manifest
 from indexer.progress import Progress
-from indexer.settings import IndexerSettings
+from indexer.settings import OVERSIZE_CHOICES, IndexerSettings
 
 __all__ = ["main"]
 
@@ -113,6 +114,16 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--max-tokens", type=int, default=192, help="passage size limit in model tokens"
     )
+    build.add_argument(
+        "--max-article-mb",
+        type=float,
+        help="largest article in MB of UTF-8 text (default: SEARCH_MAX_ARTICLE_MB or 5)",
+    )
+    build.add_argument(
+        "--oversize",
+        choices=OVERSIZE_CHOICES,
+        help="a larger article is truncated to the limit or skipped (default: truncate)",
+    )
     info = commands.add_parser("info", help="describe the live index")
     info.add_argument("--index", type=Path, help="index directory (default: index/)")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
@@ -129,6 +140,10 @@ def _build(args: argparse.Namespace, settings: IndexerSettings, index_dir: Path)
     except ValueError as error:
         print(f"error: --max-tokens: {error}", file=sys.stderr)
         return EXIT_USAGE
+    max_article_mb = settings.max_article_mb if args.max_article_mb is None else args.max_article_mb
+    if not max_article_mb > 0:
+        print(f"error: --max-article-mb {args.max_article_mb:g} must be above 0", file=sys.stderr)
+        return EXIT_USAGE
     options = BuildOptions(
         sources=tuple(args.source or [Path("seeds")]),
         index_dir=index_dir,
@@ -140,6 +155,7 @@ def _build(args: argparse.Namespace, settings: IndexerSettings, index_dir: Path)
         multilingual_model=settings.multilingual_model,
         batch_size=settings.batch_size,
         chunking=chunking,
+        size_limit=SizeLimit(max_article_mb, args.oversize or settings.oversize_articles),
     )
     report = build_index(options, progress=Progress())
     manifest = report.manifest
