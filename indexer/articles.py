@@ -114,7 +114,8 @@ def _read_source(source: Path) -> Iterator[Article | InputProblem]:
         yield from _read_jsonl(source)
     elif source.suffix.lower() in TEXT_SUFFIXES:
         # A file the user named is read even through a link; it must still be a file.
-        yield from _read_text_file(FolderFile(source, str(source), source.name), follow_links=True)
+        named = FolderFile(source, str(source), source.name)
+        yield from _guarded(named.location, _read_text_file, named, follow_links=True)
     else:
         yield InputProblem(str(source), "not a folder, .jsonl, .txt or .md file; pass one of those")
 
