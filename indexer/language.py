@@ -18,6 +18,8 @@ when it clearly wins; anything less clear still goes to langdetect.
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,8 @@ _SAMPLE_CHARS = 4000
 # 480 XQuAD paragraphs the margin of the right language is 74 nats or more, and
 # the two detectors never disagree; a near-tie always goes to langdetect.
 _CLEAR_MARGIN_NATS = 20.0
+# Words in capitals (NASA, MBH99) say little about a language; langdetect skips them.
+_ACRONYM = re.compile(r"\b[A-Z]{2,}")
 
 
 def count_letters(text: str, *, enough: int) -> int:
@@ -126,57 +130,62 @@ class LanguageDetector:
 class _NaiveBayes:
     """Log-likelihood of a text under each of langdetect's profiles, summed over all
     of its 1- to 3-grams: what langdetect estimates from random samples, computed
-    once, in numpy. Text is normalised as langdetect does (URLs and e-mail addresses
-    removed, characters folded by its `NGram.normalize`, all-capital words left out);
-    n-grams never cross a word boundary, as in langdetect.
+    once, in numpy. Text is normalised as langdetect does (URLs, e-mail addresses
+    and capitalised acronyms removed, characters folded by its `NGram.normalize`).
 
-    An n-gram is an integer key of 21 bits per code point; folding turns every
-    ASCII non-letter into a space, so no code point is below 32 and keys of
-    different lengths never collide."""
+    The profiles' n-grams use 85 characters. Each character of the text becomes the
+    index of its folded form in that alphabet (0: in no n-gram, 1: space), so every
+    1-, 2- and 3-gram is a position in a small table holding its profile row, or -1.
+    Grams that span two words, or hold an unknown character, are in no profile and
+    score nothing, as in langdetect."""
 
     def __init__(self, factory: Any) -> None:
         from langdetect.detector import Detector
-        from langdetect.utils.ngram import NGram
 
         self.languages: tuple[str, ...] = tuple(factory.langlist)
         probabilities: dict[str, list[float]] = factory.word_lang_prob_map
-        keys = np.array([_gram_key(gram) for gram in probabilities], dtype=np.int64)
-        order = np.argsort(keys)
         smoothing = Detector.ALPHA_DEFAULT / Detector.BASE_FREQ  # as langdetect weighs unseen
-        self._keys = keys[order]
-        self._logs = np.log(smoothing + np.array(list(probabilities.values())))[order]
-        self._cleaners = (Detector.URL_RE, Detector.MAIL_RE)
-        self._folding = {
-            code: folded
-            for code in range(0x3000)  # Latin, Greek, Cyrillic, punctuation: all we score
-            if (folded := NGram.normalize(chr(code))) != chr(code)
-        }
+        self._logs = np.log(smoothing + np.array(list(probabilities.values())))
+        characters = "".join(sorted(set("".join(probabilities)) - {" "}))
+        self._size = len(characters) + 2
+        self._alphabet = _folded_alphabet(characters)
+        self._tables = [np.full(self._size**n, -1, dtype=np.int64) for n in (1, 2, 3)]
+        for row, gram in enumerate(probabilities):
+            key = 0
+            for character in gram:
+                key = key * self._size + int(self._alphabet[ord(character)])
+            self._tables[len(gram) - 1][key] = row
+        self._url, self._mail = Detector.URL_RE, Detector.MAIL_RE
 
     def scores(self, text: str) -> npt.NDArray[np.float64]:
-        for pattern in self._cleaners:
-            text = pattern.sub(" ", text)
-        words = [word for word in text.translate(self._folding).split() if not _all_capitals(word)]
-        # Two spaces between words: a gram across them holds "  ", which no profile has.
-        padded = " " + "  ".join(words) + " "
-        codes = np.frombuffer(padded.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        keys = np.concatenate(
-            [
-                codes[codes != ord(" ")],
-                (codes[:-1] << 21) | codes[1:],
-                (codes[:-2] << 42) | (codes[1:-1] << 21) | codes[2:],
-            ]
-        )
-        at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
-        result: npt.NDArray[np.float64] = self._logs[at[self._keys[at] == keys]].sum(axis=0)
+        if "://" in text:
+            text = self._url.sub(" ", text)
+        if "@" in text:
+            text = self._mail.sub(" ", text)
+        padded = f" {_ACRONYM.sub(' ', text)} ".encode("utf-32-le", "surrogatepass")
+        codes = np.minimum(np.frombuffer(padded, dtype=np.uint32), 0xFFFF)
+        single = self._alphabet[codes]
+        pairs = single[:-1] * self._size + single[1:]
+        triples = pairs[:-1] * self._size + single[2:]
+        unigrams, bigrams, trigrams = self._tables
+        rows = np.concatenate((unigrams[single], bigrams[pairs], trigrams[triples]))
+        counts = np.bincount(rows[rows >= 0], minlength=len(self._logs))
+        result: npt.NDArray[np.float64] = counts @ self._logs
         return result
 
 
-def _gram_key(gram: str) -> int:
-    key = 0
-    for character in gram:
-        key = (key << 21) | ord(character)
-    return key
+@functools.cache
+def _folded_alphabet(characters: str) -> npt.NDArray[np.int64]:
+    """Code point (BMP) -> index of its langdetect-folded form among `characters`,
+    counted from 2; 1 for what folds to a space, 0 for anything else."""
+    from langdetect.utils.ngram import NGram
 
-
-def _all_capitals(word: str) -> bool:
-    return len(word) > 1 and word.isupper()
+    index = {character: number for number, character in enumerate(characters, start=2)}
+    index[" "] = 1
+    alphabet = np.zeros(0x10000, dtype=np.int64)
+    for code in range(0x3000):  # Latin, Greek, Cyrillic, punctuation: all that folds
+        alphabet[code] = index.get(NGram.normalize(chr(code)), 0)
+    for character, number in index.items():
+        if ord(character) >= 0x3000:
+            alphabet[ord(character)] = number
+    return alphabet
