@@ -6,17 +6,34 @@ file (and line, for JSONL) and the article is skipped; everything else is read.
 
 from __future__ import annotations
 
+import errno
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import ParamSpec
 
+from indexer.folders import FolderFile, walk_folder
+from indexer.problems import InputProblem
+from indexer.settings import DEFAULT_MAX_ARTICLE_MB
 from indexer.titles import derive_title, in_index_range, leading_date
 
-__all__ = ["TEXT_SUFFIXES", "Article", "InputProblem", "read_articles"]
+__all__ = [
+    "TEXT_SUFFIXES",
+    "Article",
+    "InputProblem",
+    "SizeLimit",
+    "describe_error",
+    "read_articles",
+]
 
 TEXT_SUFFIXES = (".txt", ".md")
+_P = ParamSpec("_P")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,21 +49,42 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
-class InputProblem:
-    location: str  # "path" or "path:line"
-    reason: str
-    skipped: bool = True  # False: a warning, the article was still indexed
+class SizeLimit:
+    """The largest article, in MB (10^6 bytes of UTF-8), and what becomes of a larger
+    one: "truncate" keeps its first `max_mb` (cut at a space), "skip" drops it. Either
+    way it is reported, and its neighbours are read as usual."""
 
-    def __str__(self) -> str:
-        verdict = "skipped" if self.skipped else "kept"
-        return f"{self.location}: {self.reason} ({verdict})"
+    max_mb: float = DEFAULT_MAX_ARTICLE_MB
+    oversize: str = "truncate"  # truncate | skip
+
+    def apply(self, article: Article) -> tuple[Article | None, InputProblem | None]:
+        limit = int(self.max_mb * 1e6)
+        if len(article.text) * 4 <= limit:  # UTF-8 takes at most 4 bytes a character
+            return article, None
+        encoded = article.text.encode("utf-8")
+        if len(encoded) <= limit:
+            return article, None
+        size = f"{len(encoded) / 1e6:.1f} MB, over the {self.max_mb:g} MB limit (--max-article-mb)"
+        if self.oversize == "skip":
+            return None, InputProblem(article.origin, f"article is {size}")
+        text = encoded[:limit].decode("utf-8", errors="ignore")
+        space = max(text.rfind(" "), text.rfind("\n"))
+        if space > len(text) - 1000:  # end at a word boundary if there is one near
+            text = text[: space + 1]
+        warning = InputProblem(
+            article.origin, f"article is {size}; only its first part was indexed", skipped=False
+        )
+        return replace(article, text=text), warning
 
 
-def read_articles(sources: Iterable[Path]) -> Iterator[Article | InputProblem]:
+def read_articles(
+    sources: Iterable[Path], *, size_limit: SizeLimit | None = None
+) -> Iterator[Article | InputProblem]:
     """Yield every article of every source, and a problem for every bad input.
 
     Ids must be unique across all sources: a later duplicate is skipped.
     """
+    size_limit = size_limit or SizeLimit()
     first_seen: dict[str, str] = {}
     for source in sources:
         for item in _read_source(source):
@@ -58,6 +96,12 @@ def read_articles(sources: Iterable[Path]) -> Iterator[Article | InputProblem]:
                     )
                     continue
                 first_seen[item.id] = item.origin
+                article, problem = size_limit.apply(item)
+                if problem is not None:
+                    yield problem
+                if article is not None:
+                    yield article
+                continue
             yield item
 
 
@@ -69,17 +113,30 @@ def _read_source(source: Path) -> Iterator[Article | InputProblem]:
     elif source.suffix.lower() == ".jsonl":
         yield from _read_jsonl(source)
     elif source.suffix.lower() in TEXT_SUFFIXES:
-        yield from _read_text_file(source, article_id=source.name)
+        # A file the user named is read even through a link; it must still be a file.
+        named = FolderFile(source, str(source), source.name)
+        yield from _guarded(named.location, _read_text_file, named, follow_links=True)
     else:
         yield InputProblem(str(source), "not a folder, .jsonl, .txt or .md file; pass one of those")
 
 
 def _read_folder(folder: Path) -> Iterator[Article | InputProblem]:
-    files = sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
-    )
-    for path in files:
-        yield from _read_text_file(path, article_id=path.relative_to(folder).as_posix())
+    for found in walk_folder(folder, TEXT_SUFFIXES):
+        if isinstance(found, InputProblem):
+            yield found
+        else:
+            yield from _guarded(found.location, _read_text_file, found, follow_links=False)
+
+
+def _read_regular_file(path: Path, *, follow_links: bool) -> bytes:
+    """The bytes of `path`, which must be a regular file: never blocks on a FIFO, and
+    without `follow_links` never reads through a link swapped in after the walk."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_links else os.O_NOFOLLOW)
+    descriptor = os.open(path, flags)
+    with open(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return handle.read()
 
 
 def _decode(raw: bytes, location: str) -> str | InputProblem:
@@ -94,28 +151,46 @@ def _decode(raw: bytes, location: str) -> str | InputProblem:
         )
 
 
-def _read_text_file(path: Path, *, article_id: str) -> Iterator[Article | InputProblem]:
-    location = str(path)
+def _read_text_file(found: FolderFile, *, follow_links: bool) -> list[Article | InputProblem]:
+    location = found.location
     try:
-        raw = path.read_bytes()
+        raw = _read_regular_file(found.path, follow_links=follow_links)
     except OSError as error:
-        yield InputProblem(location, f"unreadable: {error.strerror or error}")
-        return
+        return [InputProblem(location, f"unreadable: {error.strerror or error}")]
     text = _decode(raw, location)
     if isinstance(text, InputProblem):
-        yield text
-        return
+        return [text]
     if not text.strip():
-        yield InputProblem(location, "empty article")
-        return
+        return [InputProblem(location, "empty article")]
     found_date = leading_date(text)
-    yield Article(
-        id=article_id,
-        title=derive_title(text, markdown=path.suffix.lower() == ".md"),
-        text=text,
-        origin=location,
-        date=found_date.isoformat() if found_date else None,
-    )
+    return [
+        Article(
+            id=found.article_id,
+            title=derive_title(text, markdown=found.location.lower().endswith(".md")),
+            text=text,
+            origin=location,
+            date=found_date.isoformat() if found_date else None,
+        )
+    ]
+
+
+def _guarded(
+    location: str,
+    read: Callable[_P, list[Article | InputProblem]],
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> list[Article | InputProblem]:
+    """What `read` finds, or one problem if it raises: one bad input never stops the rest."""
+    try:
+        return read(*args, **kwargs)
+    except Exception as error:
+        return [InputProblem(location, f"could not be read: {describe_error(error)}")]
+
+
+def describe_error(error: BaseException) -> str:
+    """`Type: message`, cut short: a message may quote a whole article."""
+    message = f"{type(error).__name__}: {error}"
+    return message if len(message) <= 200 else message[:199] + "…"
 
 
 def _read_jsonl(path: Path) -> Iterator[Article | InputProblem]:
@@ -134,59 +209,86 @@ def _read_jsonl(path: Path) -> Iterator[Article | InputProblem]:
             except UnicodeDecodeError as error:
                 yield InputProblem(location, f"invalid UTF-8 at byte {error.start} of the line")
                 continue
-            yield from _article_from_json_line(line, location)
+            yield from _guarded(location, _article_from_json_line, line, location)
 
 
-def _article_from_json_line(line: str, location: str) -> Iterator[Article | InputProblem]:
+def _article_from_json_line(line: str, location: str) -> list[Article | InputProblem]:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as error:
-        yield InputProblem(location, f"malformed JSON: {error.msg} at column {error.colno}")
-        return
+        return [InputProblem(location, f"malformed JSON: {error.msg} at column {error.colno}")]
+    except RecursionError:
+        return [InputProblem(location, "JSON nested too deeply to read")]
     if not isinstance(record, dict):
-        yield InputProblem(location, "a line must be a JSON object with 'id' and 'text'")
-        return
+        return [InputProblem(location, "a line must be a JSON object with 'id' and 'text'")]
+    found: list[Article | InputProblem] = []
+    repaired = [key for key, value in record.items() if _has_surrogates(value)]
+    if repaired:
+        record = {key: _without_surrogates(value) for key, value in record.items()}
+        fields = ", ".join(f"'{key}'" for key in repaired)
+        found.append(
+            InputProblem(
+                location,
+                f"lone UTF-16 surrogate escape(s) in {fields} replaced with U+FFFD",
+                skipped=False,
+            )
+        )
     raw_id = record.get("id", record.get("_id"))
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or str(raw_id).strip() == "":
-        yield InputProblem(location, "missing or invalid 'id' (a non-empty string or integer)")
-        return
+        return [InputProblem(location, "missing or invalid 'id' (a non-empty string or integer)")]
     text = record.get("text")
     if not isinstance(text, str):
-        yield InputProblem(location, "missing or invalid 'text' (a string)")
-        return
+        return [InputProblem(location, "missing or invalid 'text' (a string)")]
     if "\x00" in text:
         text = text.replace("\x00", " ")
     if not text.strip():
-        yield InputProblem(location, "empty article")
-        return
+        return [InputProblem(location, "empty article")]
     optional: dict[str, str | None] = {}
     for field in ("title", "lang", "source", "url"):
         value = record.get(field)
         if value is not None and not isinstance(value, str):
-            yield InputProblem(location, f"'{field}' must be a string; ignored", skipped=False)
+            found.append(
+                InputProblem(location, f"'{field}' must be a string; ignored", skipped=False)
+            )
             value = None
         optional[field] = value.strip() or None if isinstance(value, str) else None
     iso_date = None
     if record.get("date") is not None:
         iso_date = _parse_date(record["date"])
         if iso_date is None:
-            yield InputProblem(
-                location,
-                f"'date' {record['date']!r} is not an ISO 8601 date (YYYY-MM-DD...) "
-                "in 1678..2261; ignored",
-                skipped=False,
+            found.append(
+                InputProblem(
+                    location,
+                    f"'date' {record['date']!r} is not an ISO 8601 date (YYYY-MM-DD...) "
+                    "in 1678..2261; ignored",
+                    skipped=False,
+                )
             )
     lang_hint = optional["lang"].lower() if optional["lang"] else None
-    yield Article(
-        id=str(raw_id).strip(),
-        title=optional["title"] or derive_title(text, markdown=False),
-        text=text,
-        origin=location,
-        lang_hint=lang_hint,
-        date=iso_date,
-        source=optional["source"],
-        url=optional["url"],
+    found.append(
+        Article(
+            id=str(raw_id).strip(),
+            title=optional["title"] or derive_title(text, markdown=False),
+            text=text,
+            origin=location,
+            lang_hint=lang_hint,
+            date=iso_date,
+            source=optional["source"],
+            url=optional["url"],
+        )
     )
+    return found
+
+
+def _has_surrogates(value: object) -> bool:
+    return isinstance(value, str) and _SURROGATE.search(value) is not None
+
+
+def _without_surrogates(value: object) -> object:
+    """JSON can escape half of a UTF-16 pair (`"\\ud800"`); Python keeps it as a lone
+    surrogate that no encoder, tokenizer or index accepts. Only top-level strings
+    are read, so only they are repaired."""
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _parse_date(value: object) -> str | None:

@@ -1,26 +1,35 @@
 """`python -m indexer build|info`: parse arguments, call the core, map errors to exit codes.
 
-Exit codes: 0 ok, 1 failure (including --strict with bad inputs), 2 usage error.
+Exit codes: 0 ok, 1 failure (including --strict with bad inputs and a missing
+--source), 2 usage error, 130 interrupted (Ctrl-C or SIGTERM; the build cleans up
+and the live index is unchanged). Output into a pipe that closes early (`| head`)
+ends the command quietly: the reader has what it wanted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import signal
 import sys
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
+from indexer.articles import SizeLimit
 from indexer.build import BuildOptions, build_index
 from indexer.errors import IndexerError, SettingsError
 from indexer.layout import IndexLayout
 from indexer.manifest import Manifest
 from indexer.progress import Progress
-from indexer.settings import IndexerSettings
+from indexer.settings import OVERSIZE_CHOICES, IndexerSettings
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,15 +43,47 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     index_dir = args.index or settings.index_dir
     try:
-        if args.command == "build":
-            return _build(args, settings, index_dir)
-        return _info(index_dir, as_json=args.json)
+        with _sigterm_interrupts():
+            if args.command == "build":
+                code = _build(args, settings, index_dir)
+            else:
+                code = _info(index_dir, as_json=args.json)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
     except IndexerError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("interrupted: the live index was not changed", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_OK
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C, so a killed build cleans up on its way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: Python's final flush would hit the closed pipe again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,7 +107,22 @@ def _parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="fail (exit 1) on any bad input instead of skipping"
     )
     build.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="a --source that does not exist is skipped with a warning instead of failing",
+    )
+    build.add_argument(
         "--max-tokens", type=int, default=192, help="passage size limit in model tokens"
+    )
+    build.add_argument(
+        "--max-article-mb",
+        type=float,
+        help="largest article in MB of UTF-8 text (default: SEARCH_MAX_ARTICLE_MB or 5)",
+    )
+    build.add_argument(
+        "--oversize",
+        choices=OVERSIZE_CHOICES,
+        help="a larger article is truncated to the limit or skipped (default: truncate)",
     )
     info = commands.add_parser("info", help="describe the live index")
     info.add_argument("--index", type=Path, help="index directory (default: index/)")
@@ -84,16 +140,22 @@ def _build(args: argparse.Namespace, settings: IndexerSettings, index_dir: Path)
     except ValueError as error:
         print(f"error: --max-tokens: {error}", file=sys.stderr)
         return EXIT_USAGE
+    max_article_mb = settings.max_article_mb if args.max_article_mb is None else args.max_article_mb
+    if not max_article_mb > 0:
+        print(f"error: --max-article-mb {args.max_article_mb:g} must be above 0", file=sys.stderr)
+        return EXIT_USAGE
     options = BuildOptions(
         sources=tuple(args.source or [Path("seeds")]),
         index_dir=index_dir,
         model_ref=args.model or settings.model_ref,
         allow_downloads=settings.allow_downloads,
         strict=args.strict,
+        allow_missing=args.allow_missing,
         translation=args.translation or settings.translation,
         multilingual_model=settings.multilingual_model,
         batch_size=settings.batch_size,
         chunking=chunking,
+        size_limit=SizeLimit(max_article_mb, args.oversize or settings.oversize_articles),
     )
     report = build_index(options, progress=Progress())
     manifest = report.manifest

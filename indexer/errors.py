@@ -7,6 +7,7 @@ and the web layer map these to exit codes and HTTP statuses, nothing else does.
 from __future__ import annotations
 
 __all__ = [
+    "DiskFullError",
     "IndexCorruptError",
     "IndexNotFoundError",
     "IndexUnavailableError",
@@ -14,6 +15,7 @@ __all__ = [
     "InputProblemsError",
     "ModelLoadError",
     "SettingsError",
+    "SourceNotFoundError",
 ]
 
 
@@ -23,6 +25,21 @@ class IndexerError(Exception):
 
 class SettingsError(IndexerError):
     """A setting (flag or environment variable) has a value we cannot use."""
+
+
+class SourceNotFoundError(IndexerError):
+    """A `--source` the user named does not exist (and `--allow-missing` was not given)."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            f"Source path(s) not found: {', '.join(missing)}; the live index was not touched. "
+            "Fix the path, or pass --allow-missing to build from the other sources."
+        )
+        self.missing = missing
+
+
+class DiskFullError(IndexerError):
+    """The disk filled up while a generation was written; the partial one was removed."""
 
 
 class ModelLoadError(IndexerError):

@@ -14,11 +14,15 @@ class Progress:
         self._stream = stream or sys.stderr
         self.enabled = self._stream.isatty() if enabled is None else enabled
         self._label, self._total, self._done, self._started = "", 0, 0, 0.0
+        self._unit, self._scale = "", 1.0
         self._last_draw = 0.0
 
-    def stage(self, label: str, total: int) -> None:
+    def stage(self, label: str, total: int, *, unit: str = "", scale: float = 1.0) -> None:
+        """A new bar counting to `total`, shown divided by `scale` with `unit`
+        (e.g. characters as `unit="M chars", scale=1e6`)."""
         self._finish_line()
         self._label, self._total, self._done = label, total, 0
+        self._unit, self._scale = unit, scale
         self._started = time.perf_counter()
         self._draw(force=True)
 
@@ -39,10 +43,13 @@ class Progress:
         width = 30
         filled = width * self._done // self._total if self._total else width
         rate = self._done / max(now - self._started, 1e-9)
-        self._stream.write(
-            f"\r{self._label:<12} [{'#' * filled}{'.' * (width - filled)}] "
-            f"{self._done}/{self._total} {rate:7.1f}/s"
-        )
+        if self._unit:
+            scale, unit = self._scale, self._unit
+            count = f"{self._done / scale:.1f}/{self._total / scale:.1f} {unit} {rate / scale:6.2f}"
+            count += f" {unit}/s"
+        else:
+            count = f"{self._done}/{self._total} {rate:7.1f}/s"
+        self._stream.write(f"\r{self._label:<12} [{'#' * filled}{'.' * (width - filled)}] {count}")
         self._stream.flush()
 
     def _finish_line(self) -> None:

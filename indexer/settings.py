@@ -12,6 +12,10 @@ Variables:
     SEARCH_MULTILINGUAL_MODEL  auto | yes | no: whether the model maps English and Spanish
                             into one space (auto: guessed from the model name)
     SEARCH_BATCH_SIZE       passages per encoder batch (default 32)
+    SEARCH_MAX_ARTICLE_MB   the largest article, in MB of UTF-8 text (default 5); chunking
+                            and language detection take about 2 s per MB on one core
+    SEARCH_OVERSIZE_ARTICLES  truncate | skip: what becomes of a larger one (default
+                            truncate: its first SEARCH_MAX_ARTICLE_MB are indexed)
 """
 
 from __future__ import annotations
@@ -23,9 +27,18 @@ from pathlib import Path
 
 from indexer.errors import SettingsError
 
-__all__ = ["DEFAULT_MODEL_NAME", "IndexerSettings", "default_model_ref", "parse_bool"]
+__all__ = [
+    "DEFAULT_MAX_ARTICLE_MB",
+    "DEFAULT_MODEL_NAME",
+    "OVERSIZE_CHOICES",
+    "IndexerSettings",
+    "default_model_ref",
+    "parse_bool",
+]
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_MAX_ARTICLE_MB = 5.0
+OVERSIZE_CHOICES = ("truncate", "skip")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -47,6 +60,16 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     return lowered
 
 
+def _positive_mb(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number <= 10_000:
+        raise SettingsError(f"{name}={value!r} is not a size in MB above 0; try 5.")
+    return number
+
+
 def default_model_ref() -> str:
     """The bundled all-MiniLM-L6-v2, by local path: no hub needed."""
     try:
@@ -64,6 +87,8 @@ class IndexerSettings:
     translation: str  # auto | on | off
     multilingual_model: str  # auto | yes | no
     batch_size: int
+    max_article_mb: float = DEFAULT_MAX_ARTICLE_MB  # 1 MB = 10^6 bytes of UTF-8
+    oversize_articles: str = "truncate"  # truncate | skip
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IndexerSettings:
@@ -92,4 +117,12 @@ class IndexerSettings:
                 ("auto", "yes", "no"),
             ),
             batch_size=batch_size,
+            max_article_mb=_positive_mb(
+                "SEARCH_MAX_ARTICLE_MB", env.get("SEARCH_MAX_ARTICLE_MB", "5")
+            ),
+            oversize_articles=_choice(
+                "SEARCH_OVERSIZE_ARTICLES",
+                env.get("SEARCH_OVERSIZE_ARTICLES", "truncate"),
+                OVERSIZE_CHOICES,
+            ),
         )

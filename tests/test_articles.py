@@ -35,6 +35,8 @@ def make_unreadable(path: Path) -> None:
 
     As an ordinary user `chmod 000` does it; root reads through permissions, so
     there the file is a link to /proc/self/mem, whose first page is unmapped (EIO).
+    That only works for a file named as a source of its own: inside a source
+    folder a link out of the folder is never followed.
     """
     if os.geteuid() != 0:
         path.write_text("secret", encoding="utf-8")
@@ -48,6 +50,7 @@ def make_unreadable(path: Path) -> None:
 @dataclass(frozen=True)
 class BadCorpus:
     folder: Path
+    unreadable: Path  # a .txt file named as a source of its own
     jsonl: Path
     missing: Path
     good_ids: frozenset[str]
@@ -56,11 +59,11 @@ class BadCorpus:
 
     @property
     def sources(self) -> list[Path]:
-        return [self.folder, self.jsonl, self.missing]
+        return [self.folder, self.unreadable, self.jsonl, self.missing]
 
 
 def write_bad_corpus(root: Path) -> BadCorpus:
-    """Five good articles among fourteen bad inputs of every kind, and one warning."""
+    """Five good articles among eighteen bad inputs of every kind, and one warning."""
     folder = root / "corpus"
     (folder / "sub" / "deep").mkdir(parents=True)
     (folder / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
@@ -70,7 +73,12 @@ def write_bad_corpus(root: Path) -> BadCorpus:
     (folder / "latin1.txt").write_bytes(b"First line is fine.\nCaf\xe9 con leche, se\xf1or.\n")
     (folder / "empty.txt").write_bytes(b"")
     (folder / "blank.md").write_text("   \n\n\t\n", encoding="utf-8")
-    make_unreadable(folder / "unreadable.txt")
+    (folder / "passwd.txt").symlink_to("/etc/passwd")  # out of the folder
+    (folder / "etc").symlink_to("/etc")  # a folder out of the folder
+    (folder / "loop.txt").symlink_to("loop.txt")
+    os.mkfifo(folder / "pipe.txt")
+    unreadable = root / "unreadable.txt"
+    make_unreadable(unreadable)
 
     jsonl = root / "articles.jsonl"
     lines: list[bytes] = [
@@ -102,12 +110,16 @@ def write_bad_corpus(root: Path) -> BadCorpus:
     jsonl.write_bytes(b"\n".join(lines) + b"\n")
 
     missing = root / "does-not-exist"
-    skipped = {str(folder / name) for name in ("binary.txt", "empty.txt", "blank.md")}
-    skipped |= {str(folder / "unreadable.txt"), f"{folder / 'latin1.txt'}:2"}
+    skipped = {
+        str(folder / name)
+        for name in ("binary.txt", "empty.txt", "blank.md", "passwd.txt", "etc", "loop.txt")
+    }
+    skipped |= {str(folder / "pipe.txt"), str(unreadable), f"{folder / 'latin1.txt'}:2"}
     skipped |= {f"{jsonl}:{line}" for line in (2, 3, 4, 6, 7, 8, 9, 10)}
     skipped.add(str(missing))
     return BadCorpus(
         folder=folder,
+        unreadable=unreadable,
         jsonl=jsonl,
         missing=missing,
         good_ids=frozenset({"good.txt", "sub/deep/nested.md", "j1", "42", "j12"}),
@@ -221,6 +233,10 @@ def test_every_bad_input_is_reported_with_its_location_and_skipped(tmp_path: Pat
         ("empty.txt", "empty"),
         ("blank.md", "empty"),
         ("unreadable.txt", "unreadable"),
+        ("passwd.txt", "symbolic link to /etc/passwd, outside the source folder"),
+        ("etc", "symbolic link to /etc, outside the source folder"),
+        ("loop.txt", "symbolic link loop"),
+        ("pipe.txt", "not a regular file but a FIFO"),
         (":2", "malformed JSON"),
         (":3", "'id'"),
         (":4", "'text'"),
@@ -240,6 +256,8 @@ def test_problem_messages_say_what_is_wrong(tmp_path: Path, where: str, reason: 
         location = f"{corpus.jsonl}{where}"
     elif where == "does-not-exist":
         location = str(corpus.missing)
+    elif where == "unreadable.txt":
+        location = str(corpus.unreadable)
     else:
         location = str(corpus.folder / where)
     (problem,) = [p for p in problems if p.location == location]
@@ -281,6 +299,155 @@ def test_invalid_utf8_reports_the_line_of_the_bad_byte(tmp_path: Path) -> None:
     (problem,) = read_articles([path])
     assert isinstance(problem, InputProblem)
     assert problem.location == f"{path}:3"
+
+
+def test_deeply_nested_json_is_a_bad_line_and_its_neighbours_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    deep_field = {"id": "deep", "text": "Valid but deep.", "extra": "[" * 5000 + "]" * 5000}
+    lines = [
+        json.dumps({"id": "before", "text": GOOD_TEXT}),
+        "[" * 2000,  # unterminated
+        json.dumps(deep_field).replace('"[[', "[[").replace(']]"', "]]"),  # valid JSON
+        json.dumps({"id": "after", "text": GOOD_TEXT}),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    articles, problems = _split(list(read_articles([path])))
+    assert [a.id for a in articles] == ["before", "after"]
+    assert [(p.location, p.reason) for p in problems] == [
+        (f"{path}:2", "JSON nested too deeply to read"),
+        (f"{path}:3", "JSON nested too deeply to read"),
+    ]
+
+
+def test_lone_surrogate_escapes_are_replaced_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    record = {
+        "id": "s\ud800",
+        "text": "Half a pair \udc00 in the text, " + GOOD_TEXT,
+        "title": "Title \ud83d",
+        "source": "Wire \udfff",
+    }
+    pair = {"id": "emoji", "text": "A whole pair is fine: \U0001f600. " + GOOD_TEXT}
+    lines = [json.dumps(record), json.dumps(pair)]  # ensure_ascii: "\\ud800" escapes
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    articles, problems = _split(list(read_articles([path])))
+    assert [a.id for a in articles] == ["s\ufffd", "emoji"]
+    repaired = articles[0]
+    assert repaired.text.startswith("Half a pair \ufffd in the text")
+    assert (repaired.title, repaired.source) == ("Title \ufffd", "Wire \ufffd")
+    assert "\U0001f600" in articles[1].text
+    (problem,) = problems
+    assert problem.location == f"{path}:1"
+    assert problem.reason == (
+        "lone UTF-16 surrogate escape(s) in 'id', 'text', 'title', 'source' replaced with U+FFFD"
+    )
+    assert not problem.skipped
+    for article in articles:  # everything downstream can encode it now
+        for value in (article.id, article.title, article.text, article.source or ""):
+            value.encode("utf-8")
+
+
+# --- links and special files in a folder -----------------------------------------------
+
+
+def _problems_by_location(items: list[Article | InputProblem]) -> dict[str, str]:
+    return {p.location: p.reason for p in items if isinstance(p, InputProblem)}
+
+
+def test_links_out_of_the_folder_are_reported_and_never_read(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("# Secret\n\nTOP-SECRET-MARKER", encoding="utf-8")
+    folder = tmp_path / "corpus"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (folder / "passwd.txt").symlink_to("/etc/passwd")
+    (folder / "secret.md").symlink_to(outside / "secret.md")
+    (folder / "sub" / "relative.md").symlink_to("../../outside/secret.md")
+    (folder / "up").symlink_to("..")
+    (folder / "sub" / "notes.csv").symlink_to("/etc/passwd")  # not an article name: ignored
+
+    items = list(read_articles([folder]))
+    articles, _ = _split(items)
+    assert [a.id for a in articles] == ["good.txt"]
+    assert not any("SECRET" in a.text or "root:" in a.text for a in articles)
+    problems = _problems_by_location(items)
+    assert set(problems) == {
+        str(folder / "passwd.txt"),
+        str(folder / "secret.md"),
+        str(folder / "sub" / "relative.md"),
+        str(folder / "up"),
+    }
+    assert problems[str(folder / "passwd.txt")] == (
+        "symbolic link to /etc/passwd, outside the source folder; not followed"
+    )
+    assert problems[str(folder / "up")].startswith(f"symbolic link to {tmp_path}, outside")
+
+
+def test_links_inside_the_folder_are_followed_to_files_but_not_to_folders(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "corpus"
+    (folder / "archive").mkdir(parents=True)
+    (folder / "archive" / "2024.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (folder / "latest.txt").symlink_to("archive/2024.txt")
+    (folder / "mirror").symlink_to("archive")
+    (folder / "archive" / "again").symlink_to("..")  # would loop if followed
+
+    items = list(read_articles([folder]))
+    articles, _ = _split(items)
+    assert [(a.id, a.origin) for a in articles] == [
+        ("archive/2024.txt", str(folder / "archive" / "2024.txt")),
+        ("latest.txt", str(folder / "latest.txt")),
+    ]
+    assert articles[1].text == GOOD_TEXT
+    problems = _problems_by_location(items)
+    assert set(problems) == {str(folder / "mirror"), str(folder / "archive" / "again")}
+    assert "not followed (read where it is)" in problems[str(folder / "mirror")]
+
+
+def test_link_loops_and_broken_links_are_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").symlink_to("b.txt")
+    (folder / "b.txt").symlink_to("a.txt")
+    (folder / "gone.md").symlink_to("nowhere.md")
+    problems = _problems_by_location(list(read_articles([folder])))
+    assert problems == {
+        str(folder / "a.txt"): problems[str(folder / "a.txt")],
+        str(folder / "b.txt"): problems[str(folder / "b.txt")],
+        str(folder / "gone.md"): "broken symbolic link to nowhere.md",
+    }
+    assert problems[str(folder / "a.txt")].startswith("symbolic link loop")
+
+
+def test_a_fifo_is_reported_and_never_opened(tmp_path: Path) -> None:
+    """Opening a FIFO for reading blocks until a writer comes: it must not be opened."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.txt")
+    (problem,) = read_articles([folder])
+    assert problem == InputProblem(
+        str(folder / "pipe.txt"), "not a regular file but a FIFO (named pipe)"
+    )
+    (named,) = read_articles([folder / "pipe.txt"])  # named as a source: opened, never blocks
+    assert isinstance(named, InputProblem)
+    assert named.reason == "unreadable: not a regular file"
+
+
+def test_a_source_folder_given_through_a_link_is_read(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (real / "alias.txt").symlink_to(real / "good.txt")  # absolute, inside the real folder
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    articles, problems = _split(list(read_articles([link])))
+    assert problems == []
+    assert [(a.id, a.origin) for a in articles] == [
+        ("alias.txt", str(link / "alias.txt")),
+        ("good.txt", str(link / "good.txt")),
+    ]
 
 
 # --- titles and dates -------------------------------------------------------------

@@ -337,7 +337,7 @@ def test_bad_inputs_are_skipped_and_counted_and_the_rest_indexed(
     tmp_path: Path, build: BuildFn
 ) -> None:
     corpus = write_bad_corpus(tmp_path)
-    report = build(corpus.sources, tmp_path / "index", translation="off")
+    report = build(corpus.sources, tmp_path / "index", translation="off", allow_missing=True)
     assert report.manifest.articles == len(corpus.good_ids)
     assert report.manifest.skipped_inputs == len(corpus.skipped_locations)
     assert report.manifest.warnings == len(corpus.warning_locations)
@@ -357,7 +357,7 @@ def test_strict_stops_before_the_live_index_is_touched(tmp_path: Path, build: Bu
 
     corpus = write_bad_corpus(tmp_path / "bad")
     with pytest.raises(InputProblemsError) as raised:
-        build(corpus.sources, index_dir, translation="off", strict=True)
+        build(corpus.sources, index_dir, translation="off", strict=True, allow_missing=True)
     problems = raised.value.problems
     assert len(problems) == len(corpus.skipped_locations) + len(corpus.warning_locations)
     assert f"{corpus.jsonl}:2: malformed JSON" in str(raised.value)
@@ -371,8 +371,10 @@ def test_strict_stops_before_the_live_index_is_touched(tmp_path: Path, build: Bu
 def test_no_articles_at_all_never_replaces_the_live_index(tmp_path: Path, build: BuildFn) -> None:
     index_dir = tmp_path / "index"
     first = build([_write_corpus(tmp_path / "good")], index_dir, translation="off")
+    empty = tmp_path / "empty"
+    empty.mkdir()
     with pytest.raises(IndexerError, match="No articles found"):
-        build([tmp_path / "typo-in-the-path"], index_dir, translation="off")
+        build([empty], index_dir, translation="off")
     assert IndexLayout(index_dir).live_generation().root == first.generation_dir
 
 
@@ -453,3 +455,67 @@ def test_date_outside_the_index_range_does_not_crash_the_build(
     report = build([path], tmp_path / "index", translation="off")
     assert report.manifest.articles == 2
     assert any("date" in p.reason and p.location == f"{path}:1" for p in report.problems)
+
+
+def test_a_link_out_of_the_folder_never_reaches_the_index(tmp_path: Path, build: BuildFn) -> None:
+    corpus = _write_corpus(tmp_path / "corpus")
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    report = build([corpus], tmp_path / "index", translation="off")
+    assert [str(p) for p in report.problems] == [
+        f"{corpus / 'passwd.txt'}: symbolic link to /etc/passwd, outside the source folder; "
+        "not followed (skipped)"
+    ]
+    assert report.manifest.skipped_inputs == 1
+    generation = GenerationPaths(report.generation_dir)
+    assert {a.id for a in read_articles_store(generation)} == set(ARTICLES)
+    index = tantivy.Index.open(str(generation.tantivy))
+    register_analyzers(index)
+    searcher = index.searcher()
+    for field in (*FIELD_BY_LANGUAGE.values(), OTHER_FIELD):
+        for token in ("root", "bin", "nologin"):
+            query = tantivy.Query.term_query(index.schema, field, token)
+            assert searcher.search(query, 1).hits == [], (field, token)
+
+
+def test_bad_lines_never_abort_the_build(tmp_path: Path, build: BuildFn) -> None:
+    """Once a RecursionError and a TypeError from the tokenizer ended the whole build."""
+    path = tmp_path / "in.jsonl"
+    lines = [
+        json.dumps({"id": "first", "text": ARTICLES["en/bakery.txt"]}),
+        "[" * 2000,
+        json.dumps({"id": "surrogate", "text": "Lone \ud800 half. " + ARTICLES["es/futbol.txt"]}),
+        json.dumps({"id": "last", "text": ARTICLES["en/convoy.txt"]}),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = build([path], tmp_path / "index", translation="off")
+    generation = GenerationPaths(report.generation_dir)
+    assert [a.id for a in read_articles_store(generation)] == ["first", "surrogate", "last"]
+    assert [(p.location, p.skipped) for p in report.problems] == [
+        (f"{path}:2", True),
+        (f"{path}:3", False),
+    ]
+    assert (report.manifest.skipped_inputs, report.manifest.warnings) == (1, 1)
+
+
+def test_an_article_that_fails_to_chunk_is_skipped_alone(
+    tmp_path: Path, build: BuildFn, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = _write_corpus(tmp_path / "corpus")
+    (corpus / "cursed.txt").write_text("This one says KABOOM to the tokenizer.\n")
+    real_count_tokens = encoder.count_tokens
+
+    def count_tokens(texts: list[str]) -> list[int]:
+        if any("KABOOM" in text for text in texts):
+            raise ValueError("tokenizer exploded")
+        return real_count_tokens(texts)
+
+    monkeypatch.setattr(encoder, "count_tokens", count_tokens)
+    report = build([corpus], tmp_path / "index", translation="off")
+    assert [str(p) for p in report.problems] == [
+        f"{corpus / 'cursed.txt'}: could not be chunked: ValueError: tokenizer exploded (skipped)"
+    ]
+    assert report.manifest.articles == len(ARTICLES)
+    assert report.manifest.skipped_inputs == 1
+    with pytest.raises(InputProblemsError, match="could not be chunked"):
+        build([corpus], tmp_path / "index", translation="off", strict=True)
+    assert IndexLayout(tmp_path / "index").live_generation().root == report.generation_dir

@@ -17,7 +17,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.chunking import ChunkingOptions, Span, chunk_text, split_sentences
+from indexer.chunking import (
+    ChunkingOptions,
+    LabelledSpan,
+    Span,
+    chunk_passages,
+    chunk_text,
+    split_sentences,
+)
 from indexer.encoder import Encoder
 
 ENGLISH = (
@@ -158,6 +165,34 @@ def test_short_paragraph_inherits_the_language_of_the_previous_one() -> None:
         Span(0, len(text))
     ]
     assert calls == [text[: text.index("OK.")]]  # "OK." is too short to be asked about
+
+
+def test_passages_carry_the_language_of_their_paragraphs() -> None:
+    english = "This is an English paragraph with enough letters to be judged on its own.\n"
+    spanish = "Este es un párrafo en español con letras suficientes para juzgarlo solo.\n"
+    text = "Hi.\n" + english + spanish + "OK.\n" + english
+
+    def language_of(chunk: str) -> str:
+        return "es" if "español" in chunk else "en"
+
+    passages = chunk_passages(text, count_tokens=count_words, language_of=language_of)
+    assert [(text[p.start : p.end], p.language) for p in passages] == [
+        ("Hi.\n" + english, "en"),  # a short first paragraph takes the first verdict
+        (spanish + "OK.\n", "es"),  # a short paragraph inherits the one before
+        (english, "en"),
+    ]
+    assert chunk_passages("Short.", count_tokens=count_words) == [LabelledSpan(0, 6, None)]
+
+
+def test_progress_hears_of_every_character_in_batches() -> None:
+    """Tokens are counted in batches of sentences, each batch reported as it is done."""
+    sentence = "The storm reached the coast at dawn and the harbour flooded. "
+    text = sentence * 5000
+    heard: list[int] = []
+    spans = chunk_passages(text, count_tokens=count_words, on_progress=heard.append)
+    assert_tiles(text, [Span(s.start, s.end) for s in spans])
+    assert sum(heard) == len(text)
+    assert len(heard) > 2, "a long text reports progress more than once"
 
 
 @pytest.mark.parametrize(("max_tokens", "overlap"), [(7, 0), (64, 64), (64, -1)])

@@ -109,6 +109,47 @@ def test_hint_does_not_override_a_clear_detection(detector: LanguageDetector) ->
     assert detector.detect(PARAGRAPHS["de"], hint="en") == "de"
 
 
+@pytest.fixture
+def langdetect_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts langdetect itself was run on (each run samples n-grams: slow)."""
+    from langdetect.detector import Detector
+
+    runs: list[str] = []
+    real = Detector.get_probabilities
+
+    def counting(self: Detector) -> list[object]:
+        runs.append(self.text)
+        return real(self)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Detector, "get_probabilities", counting)
+    return runs
+
+
+@pytest.mark.parametrize("previous", ["en", "es", "de"])
+@pytest.mark.parametrize(("expected", "text"), sorted(PARAGRAPHS.items()))
+def test_previous_language_never_changes_the_answer(
+    detector: LanguageDetector, expected: str, text: str, previous: str
+) -> None:
+    assert detector.detect(text, previous=previous) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), sorted(SHORT_TEXTS.items()))
+def test_previous_language_never_changes_a_short_answer(
+    detector: LanguageDetector, text: str, expected: str
+) -> None:
+    assert detector.detect(text, previous="en") == expected
+    assert detector.detect(text, previous="es") == expected
+
+
+def test_a_clear_previous_language_skips_langdetect(
+    detector: LanguageDetector, langdetect_runs: list[str]
+) -> None:
+    assert detector.detect(PARAGRAPHS["es"], previous="es") == "es"
+    assert langdetect_runs == []
+    assert detector.detect(PARAGRAPHS["es"], previous="en") == "es"
+    assert len(langdetect_runs) == 2  # a change: the six-language run, then en/es
+
+
 # --- per passage, in a real build ---------------------------------------------------
 
 
