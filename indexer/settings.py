@@ -13,7 +13,7 @@ Variables:
                             into one space (auto: guessed from the model name)
     SEARCH_BATCH_SIZE       passages per encoder batch (default 32)
     SEARCH_MAX_ARTICLE_MB   the largest article, in MB of UTF-8 text (default 5); chunking
-                            and language detection take about 2 s per MB on one core
+                            and language detection take about 2 s of CPU per MB
     SEARCH_OVERSIZE_ARTICLES  truncate | skip: what becomes of a larger one (default
                             truncate: its first SEARCH_MAX_ARTICLE_MB are indexed)
 """
