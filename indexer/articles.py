@@ -222,17 +222,10 @@ def _article_from_json_line(line: str, location: str) -> list[Article | InputPro
     if not isinstance(record, dict):
         return [InputProblem(location, "a line must be a JSON object with 'id' and 'text'")]
     found: list[Article | InputProblem] = []
-    repaired = [key for key, value in record.items() if _has_surrogates(value)]
-    if repaired:
-        record = {key: _without_surrogates(value) for key, value in record.items()}
-        fields = ", ".join(f"'{key}'" for key in repaired)
-        found.append(
-            InputProblem(
-                location,
-                f"lone UTF-16 surrogate escape(s) in {fields} replaced with U+FFFD",
-                skipped=False,
-            )
-        )
+    broken = [key for key, value in record.items() if _has_surrogates(value)]
+    if broken:  # half of a UTF-16 pair: not text; no encoder, tokenizer or index takes it
+        fields = ", ".join(f"'{key}'" for key in broken)
+        return [InputProblem(location, f"lone UTF-16 surrogate escape(s) in {fields}")]
     raw_id = record.get("id", record.get("_id"))
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or str(raw_id).strip() == "":
         return [InputProblem(location, "missing or invalid 'id' (a non-empty string or integer)")]
@@ -282,13 +275,6 @@ def _article_from_json_line(line: str, location: str) -> list[Article | InputPro
 
 def _has_surrogates(value: object) -> bool:
     return isinstance(value, str) and _SURROGATE.search(value) is not None
-
-
-def _without_surrogates(value: object) -> object:
-    """JSON can escape half of a UTF-16 pair (`"\\ud800"`); Python keeps it as a lone
-    surrogate that no encoder, tokenizer or index accepts. Only top-level strings
-    are read, so only they are repaired."""
-    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _parse_date(value: object) -> str | None:

@@ -489,12 +489,12 @@ def test_bad_lines_never_abort_the_build(tmp_path: Path, build: BuildFn) -> None
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = build([path], tmp_path / "index", translation="off")
     generation = GenerationPaths(report.generation_dir)
-    assert [a.id for a in read_articles_store(generation)] == ["first", "surrogate", "last"]
+    assert [a.id for a in read_articles_store(generation)] == ["first", "last"]
     assert [(p.location, p.skipped) for p in report.problems] == [
         (f"{path}:2", True),
-        (f"{path}:3", False),
+        (f"{path}:3", True),
     ]
-    assert (report.manifest.skipped_inputs, report.manifest.warnings) == (1, 1)
+    assert (report.manifest.skipped_inputs, report.manifest.warnings) == (2, 0)
 
 
 def test_an_article_that_fails_to_chunk_is_skipped_alone(
