@@ -50,13 +50,14 @@ Matrix = npt.NDArray[np.float32]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m indexer.scale_bench", description=__doc__)
     parser.add_argument("--sizes", default="1000,100000")
-    parser.add_argument("--work", type=Path, default=None, help="scratch directory (removed)")
+    parser.add_argument("--work", type=Path, default=None, help="where the scratch directory goes")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--expansion", default="64,128,256,512", help="HNSW ef values to try")
     parser.add_argument("--masks", default="0.5,0.01", help="shares of rows a filter allows")
     parser.add_argument("--sigma", type=float, default=0.05)
     parser.add_argument("--cache", type=Path, default=None, help="npz of encodings to reuse")
     parser.add_argument("--skip-metadata", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
     corpus, questions = _real_encodings(args.cache)
     queries = questions[random.Random(0).sample(range(len(questions)), args.queries)]
@@ -69,9 +70,11 @@ def main(argv: list[str] | None = None) -> int:
             _vector_figures(directory, corpus, queries, size, args, spawn)
             if not args.skip_metadata:
                 _metadata_figures(directory, size, spawn)
-            shutil.rmtree(directory)
+            if not args.keep:
+                shutil.rmtree(directory)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

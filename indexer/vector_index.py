@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,7 @@ class VectorIndexInfo:
     deleted: int = 0  # rows removed since the build; rebuild when this grows large
     file: str | None = None  # the usearch graph, relative to the generation directory
     deleted_file: str | None = None  # int64 ids of removed rows
-    hnsw: HnswParams | None = field(default=None)
+    hnsw: HnswParams | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,13 +130,13 @@ class VectorSearcher:
         self,
         info: VectorIndexInfo,
         embeddings: npt.NDArray[np.float32],
-        index: Any,
+        index: Index | None,
         deleted: npt.NDArray[np.bool_],
         *,
         writable: bool,
         exact_filter_rows: int,
     ) -> None:
-        self.info = info
+        self.info = info  # as opened; `save` returns the info after changes
         self._vectors = embeddings
         self._count = info.count
         self._index = index
@@ -276,6 +276,7 @@ class VectorSearcher:
         return self.info.hnsw.expansion_search if self.info.hnsw else 0
 
     def _graph(self, query: npt.NDArray[np.float32], fetch: int) -> tuple[Rows, Scores]:
+        assert self._index is not None, "only the hnsw kind has a graph"
         with self._lock:
             matches = self._index.search(query, fetch, threads=1)
         rows = matches.keys.astype(np.int64)
