@@ -13,9 +13,11 @@ size:
     row_live.npy     bool    False for rows removed since the build
 
 Published generations never change, so readers open the database with
-`mode=ro&immutable=1`: no locks, no journal checks. Writing happens only in a
-partial generation that no reader sees until it is published (`indexer.layout`);
-a crash there discards the directory, so the writer runs without a journal.
+`mode=ro&immutable=1`: no file locks, no journal checks. That is safe only because
+writing happens in a partial generation that no reader sees until it is published
+(`indexer.layout`), and the writer leaves no journal behind (a crash there discards
+the directory, so it runs without one). Lookup times were the same with and without
+`immutable` (15-25 µs a passage at 100k rows).
 
 Reads are thread-safe: each thread gets its own read-only connection (sqlite3
 connections must not be used by two threads at once; one connection behind a lock
