@@ -1,0 +1,299 @@
+"""Article and passage records read on demand, and the per-row columns filters use.
+
+Parsing `articles.jsonl` and `passages.jsonl` into Python objects at start costs
+~30 s and 1.7 GB for a million passages. Here the records live in SQLite
+(`metadata.sqlite`), read one query at a time, and the per-row values a filter
+needs are memory-mapped numpy columns, so opening a store costs the same at any
+size:
+
+    row_lang.npy     uint8   language code (see `languages`)
+    row_source.npy   int32   source id (see `source_ids`), -1 when none
+    row_date.npy     int32   the article's date as a proleptic ordinal, -1 when none
+    row_article.npy  int32   the article's integer key (group passages without SQL)
+    row_live.npy     bool    False for rows removed since the build
+
+Published generations never change, so readers open the database with
+`mode=ro&immutable=1`: no file locks, no journal checks. That is safe only because
+writing happens in a partial generation that no reader sees until it is published
+(`indexer.layout`), and the writer leaves no journal behind (a crash there discards
+the directory, so it runs without one). Lookup times were the same with and without
+`immutable` (15-25 µs a passage at 100k rows).
+
+Reads are thread-safe: each thread gets its own read-only connection (sqlite3
+connections must not be used by two threads at once; one connection behind a lock
+serialises every request, figures in `python -m indexer.scale_bench`).
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import astuple
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from indexer.errors import IndexCorruptError
+from indexer.layout import ArticleRecord, PassageRecord
+
+__all__ = ["MetadataStore", "MetadataWriter", "write_metadata_store"]
+
+DATABASE_FILE = "metadata.sqlite"
+_NONE = -1
+# column name -> (array.array typecode, numpy dtype)
+_COLUMNS = {
+    "row_lang": ("B", np.uint8),
+    "row_source": ("i", np.int32),
+    "row_date": ("i", np.int32),
+    "row_article": ("i", np.int32),
+    "row_live": ("B", np.bool_),
+}
+_SCHEMA = """
+CREATE TABLE articles (key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL,
+    text TEXT NOT NULL, lang TEXT NOT NULL, date TEXT, source TEXT, url TEXT);
+CREATE INDEX articles_by_source ON articles (source);
+CREATE TABLE passages (row INTEGER PRIMARY KEY, passage_id TEXT NOT NULL,
+    article_id TEXT NOT NULL, lang TEXT NOT NULL, start_offset INTEGER NOT NULL,
+    end_offset INTEGER NOT NULL);
+CREATE INDEX passages_by_article ON passages (article_id, row);
+CREATE TABLE languages (code INTEGER PRIMARY KEY, lang TEXT NOT NULL UNIQUE);
+CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+_CODE_COLUMNS = {"languages": ("code", "lang"), "sources": ("id", "name")}
+_ARTICLE = "SELECT id, title, text, lang, date, source, url FROM articles"
+_PASSAGE = "SELECT row, passage_id, article_id, lang, start_offset, end_offset FROM passages"
+
+
+def write_metadata_store(
+    directory: Path, articles: Iterable[ArticleRecord], passages: Iterable[PassageRecord]
+) -> None:
+    """A new store for a full build; `passages` rows must be 0, 1, 2, ..."""
+    by_article: dict[str, list[PassageRecord]] = {}
+    for passage in passages:
+        by_article.setdefault(passage.article_id, []).append(passage)
+    writer = MetadataWriter.create(directory)
+    pending = [(article, by_article.pop(article.id, [])) for article in articles]
+    if by_article:
+        raise ValueError(f"passages of unknown articles: {sorted(by_article)[:3]}")
+    for article, own in sorted(pending, key=lambda item: item[1][0].row if item[1] else -1):
+        writer.put_article(article, own)
+    writer.commit()
+
+
+class MetadataWriter:
+    """Changes to a store in a directory no reader sees yet (a partial generation)."""
+
+    def __init__(self, directory: Path, columns: dict[str, array.array[int]]) -> None:
+        self._connection = sqlite3.connect(directory / DATABASE_FILE, isolation_level=None)
+        self._connection.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN")
+        self._directory = directory
+        self._columns = columns
+        self._codes: dict[tuple[str, str], int] = {}  # (table, name) -> code
+
+    @classmethod
+    def create(cls, directory: Path) -> MetadataWriter:
+        with contextlib.closing(sqlite3.connect(directory / DATABASE_FILE)) as connection:
+            connection.executescript(_SCHEMA)
+        return cls(directory, {name: array.array(code) for name, (code, _) in _COLUMNS.items()})
+
+    @classmethod
+    def update(cls, source: Path, directory: Path) -> MetadataWriter:
+        """Start from the store in `source` (a published generation), written to `directory`."""
+        shutil.copyfile(source / DATABASE_FILE, directory / DATABASE_FILE)
+        columns = {
+            name: array.array(code, np.load(source / f"{name}.npy").astype(dtype).tobytes())
+            for name, (code, dtype) in _COLUMNS.items()
+        }
+        return cls(directory, columns)
+
+    @property
+    def next_row(self) -> int:
+        """The row the next inserted passage must have (rows are never reused)."""
+        return len(self._columns["row_live"])
+
+    def put_article(self, article: ArticleRecord, passages: Sequence[PassageRecord]) -> list[int]:
+        """Insert or replace an article and its passages; returns the replaced passages'
+        rows (for `VectorSearcher.remove`). New rows must be `next_row`, `next_row + 1`, ..."""
+        rows = [p.row for p in passages]
+        if rows != list(range(self.next_row, self.next_row + len(rows))):
+            raise ValueError(
+                f"{article.id}: passage rows must be {self.next_row}..; got {rows[:3]}..."
+            )
+        if any(p.article_id != article.id for p in passages):
+            raise ValueError(f"{article.id}: a passage names another article")
+        removed = self._remove_passages(article.id)
+        sql = self._connection.execute
+        key = sql(
+            "INSERT INTO articles (id, title, text, lang, date, source, url) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
+            "text = excluded.text, lang = excluded.lang, date = excluded.date, "
+            "source = excluded.source, url = excluded.url RETURNING key",
+            astuple(article),  # the columns' order is the record's
+        ).fetchone()[0]
+        self._connection.executemany(
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?)",
+            [astuple(passage) for passage in passages],
+        )
+        source = self._code("sources", article.source) if article.source else _NONE
+        ordinal = date.fromisoformat(article.date).toordinal() if article.date else _NONE
+        for passage in passages:
+            self._columns["row_lang"].append(self._code("languages", passage.lang))
+            self._columns["row_source"].append(source)
+            self._columns["row_date"].append(ordinal)
+            self._columns["row_article"].append(key)
+            self._columns["row_live"].append(1)
+        return removed
+
+    def delete_article(self, article_id: str) -> list[int]:
+        """Remove an article and its passages; returns the passages' rows ([] if unknown)."""
+        self._connection.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        return self._remove_passages(article_id)
+
+    def commit(self) -> None:
+        """Write the columns and the database; the writer cannot be used afterwards."""
+        self._connection.execute(
+            "INSERT OR REPLACE INTO counts VALUES ('rows', ?)", (self.next_row,)
+        )
+        self._connection.execute("COMMIT")
+        self._connection.execute("PRAGMA optimize")
+        self._connection.close()
+        for name, (_, dtype) in _COLUMNS.items():
+            np.save(self._directory / f"{name}.npy", np.frombuffer(self._columns[name], dtype))
+
+    def _remove_passages(self, article_id: str) -> list[int]:
+        sql = self._connection.execute
+        found = sql("DELETE FROM passages WHERE article_id = ? RETURNING row", (article_id,))
+        rows = sorted(row for (row,) in found)
+        for row in rows:
+            self._columns["row_live"][row] = 0
+        return rows
+
+    def _code(self, table: str, value: str) -> int:
+        """The small integer standing for a language or a source in the columns."""
+        code = self._codes.get((table, value))
+        if code is None:
+            code_column, name_column = _CODE_COLUMNS[table]
+            sql = self._connection.execute
+            found = sql(f"SELECT {code_column} FROM {table} WHERE {name_column} = ?", (value,))
+            row = (
+                found.fetchone()
+                or sql(
+                    f"INSERT INTO {table} ({name_column}) VALUES (?) RETURNING {code_column}",
+                    (value,),
+                ).fetchone()
+            )
+            code = self._codes[(table, value)] = int(row[0])
+        if table == "languages" and code > np.iinfo(np.uint8).max:
+            raise ValueError(f"more than 255 languages; {value!r} has no code")
+        return code
+
+
+class MetadataStore:
+    """One generation's records, read-only, safe to share between request threads."""
+
+    def __init__(self, columns: dict[str, npt.NDArray[Any]], *, uri: str) -> None:
+        self._uri = uri
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self.row_lang: npt.NDArray[np.uint8] = columns["row_lang"]
+        self.row_source: npt.NDArray[np.int32] = columns["row_source"]
+        self.row_date: npt.NDArray[np.int32] = columns["row_date"]
+        self.row_article: npt.NDArray[np.int32] = columns["row_article"]
+        self.row_live: npt.NDArray[np.bool_] = columns["row_live"]
+        self._lang_codes: dict[str, int] = dict(self._sql("SELECT lang, code FROM languages"))
+
+    @classmethod
+    def open(cls, directory: Path, *, immutable: bool = True) -> MetadataStore:
+        """`immutable`: the files will not change while open (true of a published
+        generation); SQLite then skips locking and change detection."""
+        path = directory / DATABASE_FILE
+        if not path.is_file():
+            raise _corrupt(f"{path} is missing")
+        uri = path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
+        try:
+            columns = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in _COLUMNS}
+            store = cls(columns, uri=uri)
+            (rows,) = store._sql("SELECT value FROM counts WHERE name = 'rows'")[0]
+        except (OSError, ValueError, IndexError, sqlite3.DatabaseError) as error:
+            raise _corrupt(f"cannot read the metadata store in {directory} ({error})") from error
+        for name, (_, dtype) in _COLUMNS.items():
+            column = columns[name]
+            if column.shape != (rows,) or column.dtype != dtype:
+                raise _corrupt(f"{name}.npy holds {column.shape} {column.dtype}, not {rows} rows")
+        return store
+
+    @property
+    def count(self) -> int:
+        """Passage rows, removed ones included (row ids are 0..count-1)."""
+        return len(self.row_live)
+
+    def article(self, article_id: str) -> ArticleRecord | None:
+        found = self._sql(_ARTICLE + " WHERE id = ?", (article_id,))
+        return ArticleRecord(*found[0]) if found else None
+
+    def passage(self, row: int) -> PassageRecord | None:
+        found = self._sql(_PASSAGE + " WHERE row = ?", (row,))
+        return PassageRecord(*found[0]) if found else None
+
+    def passages_of(self, article_id: str) -> list[PassageRecord]:
+        return [
+            PassageRecord(*found)
+            for found in self._sql(_PASSAGE + " WHERE article_id = ? ORDER BY row", (article_id,))
+        ]
+
+    def passage_text(self, row: int) -> str | None:
+        """The passage's characters, cut by SQLite (substr counts characters, like str)."""
+        found = self._sql(
+            "SELECT substr(a.text, p.start_offset + 1, p.end_offset - p.start_offset) "
+            "FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.row = ?",
+            (row,),
+        )
+        return str(found[0][0]) if found else None
+
+    def sources(self) -> list[str]:
+        """Sources of the articles present now, sorted."""
+        sql = "SELECT DISTINCT source FROM articles WHERE source IS NOT NULL ORDER BY source"
+        return [name for (name,) in self._sql(sql)]
+
+    @property
+    def languages(self) -> list[str]:
+        """Languages of the rows ever written, sorted."""
+        return sorted(self._lang_codes)
+
+    def lang_codes(self, langs: Iterable[str]) -> list[int]:
+        """Codes for `row_lang`; unknown languages have none (they match no row)."""
+        return [self._lang_codes[lang] for lang in langs if lang in self._lang_codes]
+
+    def source_ids(self, sources: Iterable[str]) -> list[int]:
+        """Ids for `row_source`; unknown sources have none (they match no row)."""
+        names = list(sources)
+        marks = ", ".join("?" * len(names))
+        return [i for (i,) in self._sql(f"SELECT id FROM sources WHERE name IN ({marks})", names)]
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+
+    def _sql(self, query: str, parameters: Sequence[object] = ()) -> list[Any]:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection.execute(query, parameters).fetchall()
+
+
+def _corrupt(message: str) -> IndexCorruptError:
+    return IndexCorruptError(f"Metadata store: {message}. Rebuild with: python -m indexer build")
