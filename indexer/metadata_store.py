@@ -61,7 +61,7 @@ CREATE TABLE articles (key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title T
 CREATE INDEX articles_by_source ON articles (source);
 CREATE TABLE passages (row INTEGER PRIMARY KEY, passage_id TEXT NOT NULL,
     article_id TEXT NOT NULL, lang TEXT NOT NULL, start_offset INTEGER NOT NULL,
-    end_offset INTEGER NOT NULL);
+    end_offset INTEGER NOT NULL, boilerplate TEXT);
 CREATE INDEX passages_by_article ON passages (article_id, row);
 CREATE TABLE languages (code INTEGER PRIMARY KEY, lang TEXT NOT NULL UNIQUE);
 CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -69,7 +69,9 @@ CREATE TABLE counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 _CODE_COLUMNS = {"languages": ("code", "lang"), "sources": ("id", "name")}
 _ARTICLE = "SELECT id, title, text, lang, date, source, url FROM articles"
-_PASSAGE = "SELECT row, passage_id, article_id, lang, start_offset, end_offset FROM passages"
+_PASSAGE = (
+    "SELECT row, passage_id, article_id, lang, start_offset, end_offset, boilerplate FROM passages"
+)
 
 
 def write_metadata_store(
@@ -139,7 +141,7 @@ class MetadataWriter:
             astuple(article),  # the columns' order is the record's
         ).fetchone()[0]
         self._connection.executemany(
-            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)",
             [astuple(passage) for passage in passages],
         )
         source = self._code("sources", article.source) if article.source else _NONE
