@@ -36,7 +36,9 @@ from indexer.errors import IndexerError, InputProblemsError
 from indexer.language import PRIMARY_LANGUAGES, LanguageDetector
 from indexer.layout import ArticleRecord, IndexLayout, PassageRecord, write_jsonl
 from indexer.manifest import SCHEMA_VERSION, Manifest, ModelInfo, TranslationInfo
+from indexer.onnx_export import prepare_onnx
 from indexer.progress import Progress
+from indexer.query_encoder import TextEncoder
 
 if TYPE_CHECKING:
     from indexer.translation import ApertiumTranslator
@@ -59,6 +61,7 @@ class BuildOptions:
     translation: str = "auto"  # auto | on | off
     multilingual_model: str = "auto"  # auto | yes | no
     batch_size: int = 32
+    onnx_precision: str = "fp32"  # fp32 | int8: the ONNX export recorded for queries
     chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
 
 
@@ -110,6 +113,9 @@ def build_index(
     multilingual = _is_multilingual(options.multilingual_model, encoder)
     with layout.build_lock():
         removed = layout.remove_leftovers()
+        mark = time.perf_counter()
+        onnx = prepare_onnx(encoder, options.index_dir, precision=options.onnx_precision)
+        stages["onnx_export"] = time.perf_counter() - mark
         generation_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
         partial = layout.new_partial(generation_id)
         detector = LanguageDetector()
@@ -122,7 +128,7 @@ def build_index(
         stages["chunk_and_detect"] = time.perf_counter() - mark
         pivot = None if multilingual or translator is None else "en"
         translated = _translate_and_embed(
-            passages, translator, encoder, pivot, options, progress, stages
+            passages, translator, onnx.passage_encoder, pivot, options, progress, stages
         )
         embeddings, translated_count = translated
         mark = time.perf_counter()
@@ -160,6 +166,7 @@ def build_index(
             warnings=len(problems) - len(skipped),
             analyzers=dict(ANALYZER_BY_LANGUAGE),
             stage_seconds={name: round(value, 3) for name, value in stages.items()},
+            onnx=onnx.info,
         )
         manifest.write(partial.manifest)
         published = layout.publish(partial)
@@ -252,7 +259,7 @@ def _chunk_all(
 def _translate_and_embed(
     passages: list[_Passage],
     translator: ApertiumTranslator | None,
-    encoder: Encoder,
+    encoder: TextEncoder,
     pivot: str | None,
     options: BuildOptions,
     progress: Progress,
@@ -320,7 +327,7 @@ def _encode_rows(
     embeddings: npt.NDArray[np.float32],
     rows: list[int],
     texts: list[str],
-    encoder: Encoder,
+    encoder: TextEncoder,
     options: BuildOptions,
     progress: Progress,
 ) -> None:
