@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from indexer.encoder import Encoder
+from indexer.errors import IndexerError
 from indexer.manifest import OnnxInfo
 from indexer.onnx_encoder import (
     CONFIG_FILE,
@@ -73,8 +74,9 @@ _CHECK_TEXTS = (
 _EXPORTED_IN_THIS_PROCESS: dict[str, Path] = {}
 
 
-class UnsupportedModelError(Exception):
-    """The model has a part that the ONNX encoder does not reproduce."""
+class UnsupportedModelError(IndexerError):
+    """The model has a part that the ONNX encoder does not reproduce (the build records
+    this and goes on with sentence-transformers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +94,8 @@ def prepare_onnx(encoder: Encoder, index_dir: Path, *, precision: str = "fp32") 
     """
     try:
         export = export_model(encoder, index_dir / MODELS_DIR, precision=precision)
-        passages = OnnxEncoder(
-            export.directory, model_ref=encoder.model_ref, threads=os.cpu_count() or 1
-        )
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        passages = OnnxEncoder(export.directory, model_ref=encoder.model_ref, threads=cores or 1)
     except Exception as error:  # an export can fail in many ways; the build must not
         reason = f"ONNX export failed: {type(error).__name__}: {error}"
         log.warning("%s; queries will use sentence-transformers", reason)
