@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -214,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     columns += ["cos mean", "same top-10 set", "same top-10 order", "overlap@10"]
     print("\n| " + " | ".join(columns) + " |\n|---" + "|--:" * (len(columns) - 1) + "|")
     for name, p50, p95, rate, m in rows:
-        cells = [f"{p50:.2f}", f"{p95:.2f}", f"{rate:.1f}", f"{m.cosine_min:.5f}"]
+        cells = [f"{p50:.2f}", f"{p95:.2f}", "-" if math.isnan(rate) else f"{rate:.1f}"]
+        cells += [f"{m.cosine_min:.5f}"]
         cells += [f"{m.cosine_p01:.5f}", f"{m.cosine_mean:.5f}", f"{m.same_top_k_set:.3f}"]
         cells += [f"{m.same_top_k_order:.3f}", f"{m.overlap_at_k:.4f}"]
         print(f"| {name} | " + " | ".join(cells) + " |")
