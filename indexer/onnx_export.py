@@ -89,8 +89,10 @@ def prepare_onnx(encoder: Encoder, index_dir: Path, *, precision: str = "fp32") 
     """Export (or reuse) the model's ONNX form and choose the build's passage encoder.
 
     Passages go through ONNX Runtime fp32 on all cores when the export works: on
-    the XQuAD passages it was faster than sentence-transformers on the same cores
-    (see `indexer.onnx_bench`). Any failure is recorded, never raised.
+    the 826 XQuAD passages, 2 cores, it encoded 7.4 passages/s against 5.8 for
+    sentence-transformers (`indexer.onnx_bench`, best of 3, a busy machine), and
+    whole builds embedded in the same time (147/153 s against 158/152 s), with
+    vectors identical to 1e-5. Any failure is recorded, never raised.
     """
     try:
         export = export_model(encoder, index_dir / MODELS_DIR, precision=precision)
