@@ -46,7 +46,9 @@ from indexer.layout import (
     write_jsonl,
 )
 from indexer.manifest import SCHEMA_VERSION, Manifest, ModelInfo, TranslationInfo
+from indexer.onnx_export import BuildEncoding, prepare_onnx
 from indexer.progress import Progress
+from indexer.query_encoder import TextEncoder
 
 if TYPE_CHECKING:
     from indexer.translation import ApertiumTranslator
@@ -70,6 +72,7 @@ class BuildOptions:
     translation: str = "auto"  # auto | on | off
     multilingual_model: str = "auto"  # auto | yes | no
     batch_size: int = 32
+    onnx_precision: str = "fp32"  # fp32 | int8: the ONNX export recorded for queries
     chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
     size_limit: SizeLimit = field(default_factory=SizeLimit)  # the largest article
 
@@ -116,6 +119,9 @@ def build_index(
         mark = time.perf_counter()
         encoder = encoder or Encoder(options.model_ref, allow_downloads=options.allow_downloads)
         stages["load_model"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        onnx = prepare_onnx(encoder, options.index_dir, precision=options.onnx_precision)
+        stages["onnx_export"] = time.perf_counter() - mark
         removed = layout.remove_leftovers()
         generation_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
         try:
@@ -126,6 +132,7 @@ def build_index(
                 problems,
                 options=options,
                 encoder=encoder,
+                onnx=onnx,
                 translator=translator,
                 progress=progress,
                 stages=stages,
@@ -181,6 +188,7 @@ def _write_generation(
     *,
     options: BuildOptions,
     encoder: Encoder,
+    onnx: BuildEncoding,
     translator: ApertiumTranslator | None,
     progress: Progress,
     stages: dict[str, float],
@@ -200,7 +208,7 @@ def _write_generation(
     _check_inputs(options, article_records, problems)
     pivot = None if multilingual or translator is None else "en"
     embeddings, translated_count = _translate_and_embed(
-        passages, translator, encoder, pivot, options, progress, stages
+        passages, translator, onnx.passage_encoder, pivot, options, progress, stages
     )
     mark = time.perf_counter()
     np.save(partial.embeddings, embeddings)
@@ -238,6 +246,7 @@ def _write_generation(
         warnings=len(problems) - skipped,
         analyzers=dict(ANALYZER_BY_LANGUAGE),
         stage_seconds={name: round(value, 3) for name, value in stages.items()},
+        onnx=onnx.info,
     )
     manifest.write(partial.manifest)
     return manifest
@@ -401,7 +410,7 @@ def _chunk_article(
 def _translate_and_embed(
     passages: list[_Passage],
     translator: ApertiumTranslator | None,
-    encoder: Encoder,
+    encoder: TextEncoder,
     pivot: str | None,
     options: BuildOptions,
     progress: Progress,
@@ -476,7 +485,7 @@ def _encode_rows(
     embeddings: npt.NDArray[np.float32],
     rows: list[int],
     texts: list[str],
-    encoder: Encoder,
+    encoder: TextEncoder,
     options: BuildOptions,
     progress: Progress,
 ) -> None:

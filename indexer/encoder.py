@@ -36,6 +36,8 @@ def looks_multilingual(model_name: str) -> bool:
 class Encoder:
     """Embeds texts as L2-normalised float32 rows; counts tokens the model's way."""
 
+    backend = "sentence-transformers"
+
     def __init__(
         self, model_ref: str, *, allow_downloads: bool = False, threads: int | None = None
     ) -> None:
@@ -59,6 +61,11 @@ class Encoder:
         self.dimension = int(dimension)
         self.max_seq_length = int(self._model.max_seq_length or 512)
         self.name = _model_name(model_ref, self._model)
+
+    @property
+    def sentence_transformer(self) -> Any:
+        """The loaded `SentenceTransformer`, for exporting it (see `indexer.onnx_export`)."""
+        return self._model
 
     @property
     def max_passage_tokens(self) -> int:

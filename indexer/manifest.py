@@ -13,7 +13,7 @@ from typing import Any
 
 from indexer.errors import IndexCorruptError
 
-__all__ = ["SCHEMA_VERSION", "Manifest", "ModelInfo", "TranslationInfo"]
+__all__ = ["SCHEMA_VERSION", "Manifest", "ModelInfo", "OnnxInfo", "TranslationInfo"]
 
 SCHEMA_VERSION = 1
 
@@ -38,6 +38,26 @@ class TranslationInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class OnnxInfo:
+    """The model's transformer exported to ONNX, for torch-free query encoding.
+
+    Shared between generations under `models/<content sha256>/` in the index dir.
+    When `exported` is false, `reason` says why and queries use sentence-transformers.
+    """
+
+    exported: bool
+    reason: str  # what was exported, or why nothing was
+    path: str | None = None  # the .onnx file, relative to the index dir
+    sha256: str | None = None  # of that file
+    precision: str | None = None  # fp32 | int8
+    pooling: str | None = None  # sentence-transformers pooling mode(s), "+"-joined: "mean"
+    normalize: bool = False  # unit-length output (a Normalize module)
+    max_seq_length: int = 0  # tokens, special tokens included; longer input is truncated
+    dimension: int = 0
+    passage_backend: str = "sentence-transformers"  # what embedded this generation's passages
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     schema_version: int
     generation: str
@@ -55,6 +75,7 @@ class Manifest:
     analyzers: dict[str, str] = field(default_factory=dict)
     # wall seconds per build stage; translation overlaps embedding (see build.py)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    onnx: OnnxInfo | None = None  # None: built before ONNX export existed
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True)
@@ -74,6 +95,8 @@ class Manifest:
                 )
             data["model"] = ModelInfo(**data["model"])
             data["translation"] = TranslationInfo(**data["translation"])
+            if data.get("onnx") is not None:
+                data["onnx"] = OnnxInfo(**data["onnx"])
             return cls(**data)
         except IndexCorruptError:
             raise

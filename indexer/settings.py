@@ -16,6 +16,8 @@ Variables:
                             and language detection take about 2 s of CPU per MB
     SEARCH_OVERSIZE_ARTICLES  truncate | skip: what becomes of a larger one (default
                             truncate: its first SEARCH_MAX_ARTICLE_MB are indexed)
+    SEARCH_ONNX_PRECISION   fp32 | int8: the ONNX export that queries are encoded with
+                            (default fp32; int8 is faster and a little less faithful)
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class IndexerSettings:
     batch_size: int
     max_article_mb: float = DEFAULT_MAX_ARTICLE_MB  # 1 MB = 10^6 bytes of UTF-8
     oversize_articles: str = "truncate"  # truncate | skip
+    onnx_precision: str = "fp32"  # fp32 | int8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IndexerSettings:
@@ -124,5 +127,8 @@ class IndexerSettings:
                 "SEARCH_OVERSIZE_ARTICLES",
                 env.get("SEARCH_OVERSIZE_ARTICLES", "truncate"),
                 OVERSIZE_CHOICES,
+            ),
+            onnx_precision=_choice(
+                "SEARCH_ONNX_PRECISION", env.get("SEARCH_ONNX_PRECISION", "fp32"), ("fp32", "int8")
             ),
         )

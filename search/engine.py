@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from indexer.analysis import Analyzers
+from indexer.manifest import Manifest
 from search.demotion import demote_boilerplate
 from search.errors import ArticleNotFoundError, BadQueryError
 from search.filters import SearchFilters
@@ -57,10 +58,11 @@ class EngineOptions:
     translated_boost: float = DEFAULT_TRANSLATED_BOOST
 
 
-def _load_encoder(model_ref: str) -> QueryEncoder:
-    from indexer.encoder import Encoder
+def _load_encoder(index_dir: Path, manifest: Manifest) -> QueryEncoder:
+    """The torch-free ONNX export the build recorded, else sentence-transformers (logged)."""
+    from indexer.query_encoder import open_query_encoder
 
-    return Encoder(model_ref, threads=1)
+    return open_query_encoder(index_dir, manifest, threads=1)
 
 
 class SearchEngine:

@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from indexer.analysis import Analyzers
 from indexer.layout import IndexLayout
+from indexer.manifest import Manifest
 from search.errors import tantivy_panics_as_corruption
 from search.lexical import LexicalRetriever
 from search.semantic import SemanticRetriever
@@ -41,22 +42,32 @@ class QueryEncoder(Protocol):
 
 
 class EncoderPool:
-    """One encoder per model, loaded on first use and shared by every generation."""
+    """One encoder per model export, loaded on first use and shared by generations.
 
-    def __init__(self, load: Callable[[str], QueryEncoder]) -> None:
+    `load(index_dir, manifest)` opens what the manifest records (the ONNX export
+    when there is one, see `indexer.query_encoder`). An encoder `add`ed by hand (a
+    test's already-loaded model) serves every index built with its model.
+    """
+
+    def __init__(self, load: Callable[[Path, Manifest], QueryEncoder]) -> None:
         self._load = load
-        self._encoders: dict[str, QueryEncoder] = {}
+        self._given: dict[str, QueryEncoder] = {}
+        self._loaded: dict[tuple[str, str | None], QueryEncoder] = {}
         self._lock = threading.Lock()
 
     def add(self, encoder: QueryEncoder) -> None:
         with self._lock:
-            self._encoders[encoder.model_ref] = encoder
+            self._given[encoder.model_ref] = encoder
 
-    def get(self, model_ref: str) -> QueryEncoder:
+    def get(self, index_dir: Path, manifest: Manifest) -> QueryEncoder:
+        ref = manifest.model.ref
+        export = manifest.onnx.sha256 if manifest.onnx and manifest.onnx.exported else None
         with self._lock:
-            if model_ref not in self._encoders:
-                self._encoders[model_ref] = self._load(model_ref)
-            return self._encoders[model_ref]
+            if ref in self._given:
+                return self._given[ref]
+            if (ref, export) not in self._loaded:
+                self._loaded[ref, export] = self._load(index_dir, manifest)
+            return self._loaded[ref, export]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +123,7 @@ class LiveGeneration:
             snapshot=snapshot,
             lexical=LexicalRetriever(snapshot),
             semantic=SemanticRetriever(snapshot),
-            encoder=self._encoders.get(snapshot.manifest.model.ref),
+            encoder=self._encoders.get(self.index_dir, snapshot.manifest),
         )
 
 

@@ -135,7 +135,7 @@ def test_translation_off_when_apertium_is_absent(
     assert not report.manifest.translation.enabled
     (tmp_path / "empty-bin").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
-    monkeypatch.setattr("search.engine._load_encoder", lambda ref: encoder)
+    monkeypatch.setattr("search.engine._load_encoder", lambda index_dir, manifest: encoder)
     assert not ApertiumTranslator.is_available()
     engine = build_engine(ServiceSettings.from_env({}), tmp_path / "index")
     assert not engine.translation_available

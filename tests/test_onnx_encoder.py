@@ -1,0 +1,146 @@
+"""The ONNX encoder: pooling by hand, then the real model exported and compared with
+sentence-transformers on real XQuAD passages (fp32 faithful, int8 close)."""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.encoder import Encoder
+from indexer.errors import SettingsError
+from indexer.onnx_encoder import OnnxEncoder, OnnxModelConfig, pool
+from indexer.onnx_export import ExportedModel, UnsupportedModelError, describe_model, export_model
+from indexer.settings import IndexerSettings
+from tests.conftest import XQUAD
+
+# Two texts, three positions of 2 dimensions; the first text has one padding position
+# whose (huge) values must never show.
+TOKENS = np.array(
+    [[[1, 2], [3, 4], [100, 100]], [[5, 6], [7, 8], [9, 10]]], dtype=np.float32
+)  # fmt: skip
+MASK = np.array([[1, 1, 0], [1, 1, 1]], dtype=np.int64)
+
+
+@pytest.mark.parametrize(
+    ("modes", "expected"),
+    [
+        (["mean"], [[2, 3], [7, 8]]),
+        (["cls"], [[1, 2], [5, 6]]),
+        (["max"], [[3, 4], [9, 10]]),
+        (["lasttoken"], [[3, 4], [9, 10]]),
+        (
+            ["mean_sqrt_len_tokens"],
+            [[4 / math.sqrt(2), 6 / math.sqrt(2)], [21 / 3**0.5, 8 * 3**0.5]],
+        ),
+        (["weightedmean"], [[7 / 3, 10 / 3], [46 / 6, 52 / 6]]),
+        (["cls", "mean"], [[1, 2, 2, 3], [5, 6, 7, 8]]),
+    ],
+)
+def test_pooling_matches_sentence_transformers_definitions(
+    modes: list[str], expected: list[list[float]]
+) -> None:
+    np.testing.assert_allclose(pool(TOKENS, MASK, modes), expected, rtol=1e-6)
+
+
+def test_unknown_pooling_mode_is_named() -> None:
+    with pytest.raises(ValueError, match="'median'"):
+        pool(TOKENS, MASK, ["median"])
+
+
+def test_config_round_trips(tmp_path: Path) -> None:
+    config = OnnxModelConfig(("input_ids", "attention_mask"), ("cls", "max"), True, 128, 768)
+    config.write(tmp_path / "encoder.json")
+    assert OnnxModelConfig.read(tmp_path / "encoder.json") == config
+
+
+def test_precision_setting_defaults_to_fp32_and_rejects_others() -> None:
+    assert IndexerSettings.from_env({}).onnx_precision == "fp32"
+    assert IndexerSettings.from_env({"SEARCH_ONNX_PRECISION": "INT8"}).onnx_precision == "int8"
+    with pytest.raises(SettingsError, match=r"SEARCH_ONNX_PRECISION='fp16'.*fp32, int8"):
+        IndexerSettings.from_env({"SEARCH_ONNX_PRECISION": "fp16"})
+
+
+# -- the real model ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def export(encoder: Encoder, tmp_path_factory: pytest.TempPathFactory) -> ExportedModel:
+    return export_model(encoder, tmp_path_factory.mktemp("models"), precision="int8")
+
+
+@pytest.fixture(scope="module")
+def sample() -> list[str]:
+    """200 XQuAD paragraphs, 100 English and 100 Spanish; many exceed 256 tokens."""
+    rows = [json.loads(line) for line in (XQUAD / "corpus.jsonl").open(encoding="utf-8")]
+    english = [r["text"] for r in rows if r["_id"].startswith("en")][:100]
+    spanish = [r["text"] for r in rows if r["_id"].startswith("es")][:100]
+    return english + spanish
+
+
+@pytest.fixture(scope="module")
+def reference(encoder: Encoder, sample: list[str]) -> np.ndarray:
+    return encoder.encode(sample)
+
+
+def _encoder(export: ExportedModel, encoder: Encoder, precision: str) -> OnnxEncoder:
+    return OnnxEncoder(
+        export.directory,
+        model_ref=encoder.model_ref,
+        precision=precision,
+        expected_sha256=export.sha256[precision],
+    )
+
+
+def test_fp32_matches_sentence_transformers(
+    export: ExportedModel, encoder: Encoder, sample: list[str], reference: np.ndarray
+) -> None:
+    onnx = _encoder(export, encoder, "fp32")
+    vectors = onnx.encode(sample, batch_size=16)
+    assert vectors.shape == (200, encoder.dimension) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.sum(vectors * reference, axis=1).min() >= 0.999
+    assert export.min_cosine["fp32"] >= 0.999
+
+
+def test_int8_stays_close(
+    export: ExportedModel, encoder: Encoder, sample: list[str], reference: np.ndarray
+) -> None:
+    cosines = np.sum(_encoder(export, encoder, "int8").encode(sample) * reference, axis=1)
+    assert cosines.mean() >= 0.98
+    assert cosines.min() >= 0.95
+
+
+def test_batching_by_length_keeps_the_input_order(
+    export: ExportedModel, encoder: Encoder, sample: list[str]
+) -> None:
+    onnx = _encoder(export, encoder, "fp32")
+    texts = [sample[0], "short", "", sample[150], "¿Dónde?"]
+    one_by_one = np.stack([onnx.encode([text])[0] for text in texts])
+    np.testing.assert_allclose(onnx.encode(texts, batch_size=2), one_by_one, atol=1e-5)
+    assert onnx.encode([]).shape == (0, encoder.dimension)
+
+
+def test_concurrent_calls_share_one_session(
+    export: ExportedModel, encoder: Encoder, sample: list[str]
+) -> None:
+    onnx = _encoder(export, encoder, "fp32")
+    texts = [text[:200] for text in sample[:32]]
+    expected = onnx.encode(texts)
+    with ThreadPoolExecutor(max_workers=4) as pool_:
+        got = list(pool_.map(lambda text: onnx.encode([text])[0], texts))
+    np.testing.assert_allclose(np.stack(got), expected, atol=1e-5)
+
+
+def test_a_model_with_a_dense_layer_is_refused(encoder: Encoder) -> None:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Dense
+
+    model = encoder.sentence_transformer
+    with_dense = SentenceTransformer(modules=[model[0], model[1], Dense(384, 64)], device="cpu")
+    with pytest.raises(UnsupportedModelError, match="Transformer -> Pooling -> Dense"):
+        describe_model(with_dense, dimension=64)
