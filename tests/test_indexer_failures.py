@@ -7,6 +7,7 @@ no partial generation, no stray processes, and one line saying what happened.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import re
@@ -156,8 +157,29 @@ def test_translator_processes_end_when_the_build_fails(
         translating.wait(timeout=60)  # fail while the translation thread is at work
         raise RuntimeError("simulated encoder failure")
 
+    from indexer.onnx_export import prepare_onnx
+
+    class FailingPassageEncoder:
+        """The build's passage encoder (ONNX Runtime), failing on its first batch."""
+
+        def __init__(self, real: object) -> None:
+            self._real = real
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._real, name)
+
+        encode = staticmethod(encoder_fails)
+
+    def prepare_failing(*args: object, **kwargs: object) -> object:
+        prepared = prepare_onnx(*args, **kwargs)  # type: ignore[arg-type]
+        return dataclasses.replace(
+            prepared,
+            passage_encoder=FailingPassageEncoder(prepared.passage_encoder),  # type: ignore[arg-type]
+        )
+
     monkeypatch.setattr(ApertiumTranslator, "translate_many", translate_many)
     monkeypatch.setattr(encoder, "encode", encoder_fails)
+    monkeypatch.setattr("indexer.build.prepare_onnx", prepare_failing)
     before = child_pids()
     corpus = write_small_corpus(tmp_path / "corpus")
     with pytest.raises(RuntimeError, match="simulated encoder failure"):
