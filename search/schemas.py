@@ -8,16 +8,17 @@ against these schemas.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from search.models import ArticleView, Health, SearchResponse, SearchResult
+from search.models import ArticleView, Health, SearchResponse, SearchResult, SourceList
 
 __all__ = [
     "ARTICLE_RESPONSES",
     "ERROR_RESPONSES",
     "HEALTH_RESPONSES",
     "SEARCH_RESPONSES",
+    "SOURCES_RESPONSES",
     "ErrorBody",
     "ErrorDetail",
     "SearchBody",
@@ -33,6 +34,7 @@ class SearchResultBody(SearchResult):
 @dataclass(frozen=True)
 class SearchBody(SearchResponse):
     results: list[SearchResultBody]  # type: ignore[assignment]
+    closest: list[SearchResultBody] = field(default_factory=list)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     500: _error("An internal error (or a damaged index); it has been logged."),
     503: _error("Overloaded: too many requests waiting. `Retry-After` says when to retry."),
 }
+_TEXT: dict[str, Any] = {"schema": {"type": "string"}}
 SEARCH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"model": SearchBody, "description": "The page of results."},
+    200: {
+        "model": SearchBody,
+        "description": "The page of results (format=csv or markdown: the same page as a "
+        "table or a list, with citations, as an attachment).",
+        "content": {"text/csv": _TEXT, "text/markdown": _TEXT},
+    },
+    **ERROR_RESPONSES,
+}
+SOURCES_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": SourceList, "description": "Every source, with its number of articles."},
     **ERROR_RESPONSES,
 }
 ARTICLE_RESPONSES: dict[int | str, dict[str, Any]] = {
