@@ -42,7 +42,7 @@ from search.models import (
 from search.params import parse_search_request
 from search.rendering import article_body, marked_html, search_body, snippet_html
 
-__all__ = ["CONTENT_SECURITY_POLICY", "register_pages"]
+__all__ = ["CONTENT_SECURITY_POLICY", "asset_urls", "register_pages"]
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def register_pages(app: FastAPI) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.globals["asset"] = _asset_urls(_HERE / "static")
+    environment.globals["asset"] = asset_urls(_HERE / "static")
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
 
     def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -272,7 +272,7 @@ def _translation_off(engine: SearchEngine) -> bool:
     return not engine.health().translation.query
 
 
-def _asset_urls(static_dir: Path) -> dict[str, str]:
+def asset_urls(static_dir: Path = _HERE / "static") -> dict[str, str]:
     """`/static/<name>?v=<hash of its content>`, so browsers never use a stale copy."""
     return {
         path.name: f"/static/{path.name}?v={hashlib.sha256(path.read_bytes()).hexdigest()[:10]}"
