@@ -123,7 +123,7 @@ SEARCH = REPO_ROOT / "search"
 # Modules that face people or programs: they parse input, call the engine, render.
 INTERFACES = frozenset(
     {"api", "app", "web", "params", "http_errors", "rendering", "schemas", "cli", "bench",
-     "background_server", "__main__", "docs"}
+     "background_server", "__main__", "docs", "export"}
 )  # fmt: skip
 # What an interface may import from the core.
 CORE_SURFACE = frozenset({"engine", "models", "errors", "settings", "wiring"})
