@@ -285,6 +285,8 @@ def test_export_csv_cites_every_result(client: TestClient) -> None:
         "http://testserver/articles/flood-2024?passage=flood-2024%230&q=flooding#passage"
     )
     assert flood["passage"].startswith("Heavy flooding hit") and flood["match"] == "keyword"
+    page = client.get("/", params={"q": "flooding", "mode": "lexical", "format": "csv"})
+    assert page.status_code == 200 and page.text == response.text
 
 
 def test_export_markdown_quotes_and_links(client: TestClient) -> None:
@@ -313,6 +315,8 @@ def test_a_passage_is_machine_translated_on_demand(client: TestClient) -> None:
     assert (translation["start"], translation["end"]) == (0, passage["own_end"])
     every = client.get("/api/articles/harfuch-quote", params={"mt": "all"}).json()
     assert [p["translation"]["target_lang"] for p in every["passages"]] == ["es", "en", "es"]
+    page_json = client.get("/articles/harfuch-quote", params={"mt": "all", "format": "json"})
+    assert page_json.json() == every
 
 
 def test_docs_are_served_from_bundled_assets(client: TestClient) -> None:
