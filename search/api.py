@@ -16,18 +16,14 @@ from fastapi.responses import Response
 
 from search.engine import SearchEngine
 from search.export import export_file, export_response
-from search.params import (
-    openapi_parameters,
-    output_format,
-    parse_passage_numbers,
-    parse_search_request,
-)
+from search.params import output_format, parse_passage_numbers, parse_search_request
 from search.rendering import article_body, search_body
 from search.schemas import (
     ARTICLE_RESPONSES,
     HEALTH_RESPONSES,
     SEARCH_RESPONSES,
     SOURCES_RESPONSES,
+    openapi_parameters,
 )
 
 __all__ = ["api_router"]

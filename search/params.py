@@ -2,7 +2,8 @@
 
 Every parameter is declared once in `SEARCH_PARAMETERS` (type, default, bounds,
 choices); the parser reads the raw query string with it, and the OpenAPI document
-is generated from it, so the API, the page and the schema can never disagree.
+is generated from it (`search.schemas.openapi_parameters`), so the API, the page
+and the schema can never disagree.
 
 Conventions, the same everywhere:
 * An empty value is the same as an absent one (`limit=` means the default): an
@@ -42,7 +43,6 @@ __all__ = [
     "EXPORT_FORMATS",
     "SEARCH_PARAMETERS",
     "Parameter",
-    "openapi_parameters",
     "output_format",
     "parse_passage_numbers",
     "parse_search_request",
@@ -264,39 +264,3 @@ def _convert(parameter: Parameter, raw: str) -> object:
     if not math.isfinite(number):
         raise bad_parameter(name, "{name}={value!r} is not a finite number.", name=name, value=raw)
     return number
-
-
-def openapi_parameters(parameters: Iterable[Parameter] = SEARCH_PARAMETERS) -> list[dict[str, Any]]:
-    """OpenAPI 3.1 parameter objects for the declared parameters (q is required)."""
-    documented = []
-    for parameter in parameters:
-        kinds: dict[str, dict[str, Any]] = {
-            "string": {"type": "string"},
-            "choice": {"type": "string", "enum": list(parameter.choices)},
-            "boolean": {"type": "boolean"},
-            "date": {"type": "string", "format": "date"},
-            "integer": {"type": "integer"},
-            "number": {"type": "number"},
-        }
-        schema = dict(kinds[parameter.kind])
-        if parameter.minimum is not None:
-            schema["minimum"] = parameter.minimum
-        if parameter.maximum is not None:
-            schema["maximum"] = parameter.maximum
-        if parameter.max_length is not None:
-            schema |= {"minLength": 1, "maxLength": parameter.max_length}
-        if parameter.default is not None:
-            schema["default"] = parameter.default
-        if parameter.repeatable:
-            schema = {"type": "array", "items": schema}
-        documented.append(
-            {
-                "name": parameter.name,
-                "in": "query",
-                "required": parameter.name == "q",
-                "description": parameter.description,
-                "schema": schema,
-                **({"style": "form", "explode": True} if parameter.repeatable else {}),
-            }
-        )
-    return documented

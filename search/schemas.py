@@ -1,5 +1,6 @@
 """What the JSON API answers, for the OpenAPI document: the engine's dataclasses plus
-what the web layer adds (`snippet_html`), and the one error body.
+what the web layer adds (`snippet_html`), the one error body, and the search
+parameters as OpenAPI parameter objects (from `search.params`).
 
 Documentation only: responses are built from the dataclasses by `search.rendering`
 and not re-validated per request; `tests/test_fuzz.py` checks real responses
@@ -8,10 +9,12 @@ against these schemas.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from search.models import ArticleView, Health, SearchResponse, SearchResult, SourceList
+from search.params import SEARCH_PARAMETERS, Parameter
 
 __all__ = [
     "ARTICLE_RESPONSES",
@@ -23,6 +26,7 @@ __all__ = [
     "ErrorDetail",
     "SearchBody",
     "SearchResultBody",
+    "openapi_parameters",
 ]
 
 
@@ -84,3 +88,39 @@ HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": Health, "description": "The served generation and anything degraded."},
     **ERROR_RESPONSES,
 }
+
+
+def openapi_parameters(parameters: Iterable[Parameter] = SEARCH_PARAMETERS) -> list[dict[str, Any]]:
+    """OpenAPI 3.1 parameter objects for the declared parameters (q is required)."""
+    documented = []
+    for parameter in parameters:
+        kinds: dict[str, dict[str, Any]] = {
+            "string": {"type": "string"},
+            "choice": {"type": "string", "enum": list(parameter.choices)},
+            "boolean": {"type": "boolean"},
+            "date": {"type": "string", "format": "date"},
+            "integer": {"type": "integer"},
+            "number": {"type": "number"},
+        }
+        schema = dict(kinds[parameter.kind])
+        if parameter.minimum is not None:
+            schema["minimum"] = parameter.minimum
+        if parameter.maximum is not None:
+            schema["maximum"] = parameter.maximum
+        if parameter.max_length is not None:
+            schema |= {"minLength": 1, "maxLength": parameter.max_length}
+        if parameter.default is not None:
+            schema["default"] = parameter.default
+        if parameter.repeatable:
+            schema = {"type": "array", "items": schema}
+        documented.append(
+            {
+                "name": parameter.name,
+                "in": "query",
+                "required": parameter.name == "q",
+                "description": parameter.description,
+                "schema": schema,
+                **({"style": "form", "explode": True} if parameter.repeatable else {}),
+            }
+        )
+    return documented
