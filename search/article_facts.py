@@ -64,7 +64,7 @@ class ArticleFacts:
 
     @classmethod
     def of(cls, snapshot: IndexSnapshot) -> ArticleFacts:
-        _, langs, sources, dates, row_article, row_lang = _read_rows(snapshot)
+        langs, sources, dates, row_article, row_lang = _read_rows(snapshot)
         article_lang = np.array(langs, dtype=np.str_)
         years = np.array([int(d[:4]) if d else NO_YEAR for d in dates], dtype=np.int64)
         spellings = Counter(s for s in sources if s)
@@ -136,14 +136,13 @@ class ArticleFactsCache:
 
 def _read_rows(
     snapshot: IndexSnapshot,
-) -> tuple[list[str], list[str], list[str | None], list[str | None], list[int], list[str]]:
-    """Articles (ids, languages, sources, dates) and, per passage row, its article's
-    number and its own language."""
+) -> tuple[list[str], list[str | None], list[str | None], list[int], list[str]]:
+    """Articles by number (languages, sources, dates) and, per passage row, its
+    article's number and its own language."""
     article_ids = list(snapshot.articles)
     number = {article_id: n for n, article_id in enumerate(article_ids)}
     records = [snapshot.articles[a] for a in article_ids]
     return (
-        article_ids,
         [r.lang for r in records],
         [r.source for r in records],
         [r.date for r in records],

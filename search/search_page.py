@@ -54,7 +54,7 @@ class FacetGroup:
     name: str  # lang, source, year
     title: str
     values: list[FacetLink]
-    more: list[FacetLink]  # beyond the first few, behind a "more" toggle
+    more: list[FacetLink]  # beyond the first few, behind a "more" toggle (<details>)
 
 
 @dataclass(frozen=True, slots=True)

@@ -346,3 +346,17 @@ def test_openapi_documents_the_new_parameters_and_fields(client: TestClient) -> 
     body = schema["components"]["schemas"]["SearchBody"]["properties"]
     assert {"facets", "closest", "did_you_mean", "meaning_floor"} <= set(body)
     assert "/api/sources" in schema["paths"]
+
+
+def test_the_page_lists_facet_values_beyond_the_first_behind_more(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import search.search_page
+
+    monkeypatch.setattr(search.search_page, "_FACET_VALUES_SHOWN", 1)
+    html = client.get("/", params={"q": "flooding", "mode": "lexical"}).text
+    source = html[html.index('class="facet facet-source"') :]
+    source = source[: source.index("</section>")]
+    assert source.count('<details class="facet-more"><summary>2 more</summary>') == 1
+    assert 'href="/?q=flooding&amp;mode=lexical&amp;source=Reuters"' in source
+    assert '<span class="fv muted">No source</span>' in source
