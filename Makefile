@@ -30,7 +30,7 @@ else
   MISSING_PART := true
 endif
 
-.PHONY: setup system-deps browser-deps index run test test-fast lint check bench eval clean
+.PHONY: setup system-deps browser-deps index run test test-fast lint check bench eval messages clean
 
 setup: $(STAMP) system-deps
 
@@ -84,6 +84,14 @@ bench: index
 
 eval: setup
 	$(PY) -m search.evaluation $(if $(EVAL),--data $(EVAL))
+
+# The page's words: extract them into the template and merge it into each
+# catalogue; then translate what is new in search/locale/*/LC_MESSAGES/messages.po.
+messages: setup
+	$(VENV)/bin/pybabel extract -F search/locale/babel.cfg -k bad_parameter:2 -k N_ \
+	  --no-location --sort-output --project=bilingual-search -o search/locale/messages.pot .
+	$(VENV)/bin/pybabel update -i search/locale/messages.pot -d search/locale \
+	  --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache artifacts

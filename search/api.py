@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from search.engine import SearchEngine
-from search.params import openapi_parameters, parse_search_request
+from search.export import export_file, export_response
+from search.params import output_format, parse_passage_numbers, parse_search_request
 from search.rendering import article_body, search_body
-from search.schemas import ARTICLE_RESPONSES, HEALTH_RESPONSES, SEARCH_RESPONSES
+from search.schemas import (
+    ARTICLE_RESPONSES,
+    HEALTH_RESPONSES,
+    SEARCH_RESPONSES,
+    SOURCES_RESPONSES,
+    openapi_parameters,
+)
 
 __all__ = ["api_router"]
 
@@ -24,14 +32,35 @@ __all__ = ["api_router"]
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api")
 
-    def api_search(request: Request) -> dict[str, Any]:
+    def api_search(request: Request) -> dict[str, Any] | Response:
         engine: SearchEngine = request.app.state.engine
-        search_request = parse_search_request(request.query_params.multi_items())
-        return search_body(engine.search(search_request))
+        items = request.query_params.multi_items()
+        response = engine.search(parse_search_request(items))
+        export = output_format(items)
+        if export in (None, "json"):
+            return search_body(response)
+        base_url = str(request.base_url).rstrip("/")
+        return export_response(export_file(response, export, base_url=base_url))
 
-    def api_article(request: Request, article_id: str, q: str = "") -> dict[str, Any]:
+    def api_article(
+        request: Request,
+        article_id: str,
+        q: str = "",
+        mt: Annotated[
+            list[str],
+            Query(
+                description="Passages to machine-translate (their own text): numbers "
+                "within the article, from 1, or all; repeatable."
+            ),
+        ] = [],  # noqa: B006 (FastAPI copies defaults per request)
+    ) -> dict[str, Any]:
         engine: SearchEngine = request.app.state.engine
-        return article_body(engine.article(article_id, query=q))
+        passages = parse_passage_numbers(mt)
+        return article_body(engine.article(article_id, query=q, translate_passages=passages))
+
+    def api_sources(request: Request) -> dict[str, Any]:
+        engine: SearchEngine = request.app.state.engine
+        return asdict(engine.sources())
 
     async def api_health(request: Request) -> dict[str, Any]:
         # async: in memory, and it must answer even when every worker thread is busy
@@ -45,6 +74,7 @@ def api_router() -> APIRouter:
         tags=["search"],
         summary="Search passages",
         responses=SEARCH_RESPONSES,
+        response_model=None,
         openapi_extra={"parameters": openapi_parameters()},
     )
     _get_and_head(
@@ -54,6 +84,14 @@ def api_router() -> APIRouter:
         tags=["articles"],
         summary="One article, with the highlights of q",
         responses=ARTICLE_RESPONSES,
+    )
+    _get_and_head(
+        router,
+        "/sources",
+        api_sources,
+        tags=["search"],
+        summary="Every source, with its number of articles",
+        responses=SOURCES_RESPONSES,
     )
     _get_and_head(
         router,

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from search.api import api_router
+from search.docs import register_docs
 from search.engine import SearchEngine
 from search.http_errors import error_response, install_error_handlers
 from search.web import register_pages
@@ -41,6 +42,9 @@ def server_options() -> dict[str, Any]:
     return {"h11_max_incomplete_event_size": _MAX_REQUEST_HEAD_BYTES}
 
 
+_STATIC = ("/static/", "/static-docs/")
+
+
 class _AdmissionLimit:
     """ASGI middleware: at most `workers + queue` requests inside; the rest get 503.
 
@@ -58,7 +62,7 @@ class _AdmissionLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path == "/api/health" or path.startswith("/static/"):
+        if scope["type"] != "http" or path == "/api/health" or path.startswith(_STATIC):
             await self._app(scope, receive, send)
             return
         if self._inside >= self._capacity:
@@ -123,6 +127,8 @@ def create_app(
         version="0.1.0",
         description="English + Spanish passage search: BM25 and dense embeddings, fused.",
         lifespan=lifespan,
+        docs_url=None,  # served from bundled assets by `search.docs`, not a CDN
+        redoc_url=None,
     )
     app.state.engine = engine
     app.add_middleware(_AdmissionLimit, workers=workers, queue=queue)
@@ -130,6 +136,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(api_router())
     register_pages(app)
+    register_docs(app)
     return app
 
 

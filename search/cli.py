@@ -137,23 +137,30 @@ def _emphasised_snippet(result: SearchResult) -> str:
 
 def _print_readable(response: SearchResponse) -> None:
     print(
-        f"{response.total} results for {response.query!r} ({response.mode}, "
+        f"{response.total} matches for {response.query!r} ({response.mode}, "
         f"{response.took_ms:.0f} ms)"
     )
     for name, text in response.translations.items():
         print(f"  translated to {name}: {text}")
     for note in response.notes:
         print(f"  note: {note}")
-    for number, result in enumerate(response.results, start=response.offset + 1):
+    if response.did_you_mean:
+        print(f"  did you mean: {response.did_you_mean.query}")
+    shown = response.results
+    if not shown and response.closest:
+        print("  nothing matches; the closest passages, which do not:")
+        shown = response.closest
+    for number, result in enumerate(shown, start=response.offset + 1):
         ranks = ", ".join(
             f"{leg} #{rank.rank}"
             for leg, rank in (("lexical", result.lexical), ("semantic", result.semantic))
             if rank
         )
         snippet = _emphasised_snippet(result)
-        print(f"\n{number}. [{result.lang}] {result.title}")
+        quote = f" (passage in {result.lang})" if result.lang != result.article_lang else ""
+        print(f"\n{number}. [{result.article_lang}] {result.title}{quote}")
         print(
             f"   {result.article_id}  score {result.score:.4f} ({ranks})"
-            + ("  via translation" if result.via_translation else "")
+            + (f"  {result.match.replace('_', ' ')}" if result.match else "")
         )
         print(textwrap.indent(textwrap.fill(snippet, width=96), "   "))

@@ -10,37 +10,42 @@ their own modules.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from indexer.analysis import Analyzers
 from indexer.manifest import Manifest
+from search.article_facts import ArticleFacts, ArticleFactsCache
+from search.article_view import build_article_view
 from search.demotion import demote_boilerplate
-from search.errors import ArticleNotFoundError, BadQueryError
+from search.errors import ArticleNotFoundError, bad_parameter
+from search.facets import count_facets, list_sources
 from search.filters import SearchFilters
-from search.fusion import FusedHit, fuse
+from search.fusion import FusedHit, fuse_legs
 from search.generation import EncoderPool, LiveGeneration, LoadedGeneration, QueryEncoder
 from search.grouping import limit_per_article
+from search.health import Health, health_report
 from search.highlight import Highlighter
+from search.matching import CLOSEST_SHOWN, MEANING_FLOOR, partition
 from search.models import (
     DEFAULT_DEPTH,
     DEFAULT_RRF_K,
-    ArticlePassage,
     ArticleView,
-    Health,
-    HealthModel,
-    HealthTranslation,
-    Hit,
-    LegRank,
     SearchRequest,
     SearchResponse,
+    SearchResult,
+    SourceList,
 )
+from search.ordering import order_matches
+from search.passage_translation import PassageTranslator
 from search.plan import DEFAULT_TRANSLATED_BOOST, QueryPlan, Retriever
 from search.query_embedding import QueryEmbedder
 from search.query_parser import ParsedQuery, parse_query
 from search.query_translation import QueryTranslations, QueryTranslator, Translator
 from search.results import ResultBuilder
+from search.suggest import Suggester
 
 if TYPE_CHECKING:
     from search.snapshot import IndexSnapshot
@@ -56,6 +61,8 @@ class EngineOptions:
     rrf_k: int = DEFAULT_RRF_K
     query_translation: bool = True
     translated_boost: float = DEFAULT_TRANSLATED_BOOST
+    # Cosine at or above which a passage matches by meaning (`search.matching`).
+    meaning_floor: float = MEANING_FLOOR
 
 
 def _load_encoder(index_dir: Path, manifest: Manifest) -> QueryEncoder:
@@ -85,10 +92,14 @@ class SearchEngine:
         if encoder is not None:
             encoders.add(encoder)
         self._generation = LiveGeneration(index_dir, analyzers=analyzers, encoders=encoders)
-        self._translator = QueryTranslator(translator, enabled=self.options.query_translation)
+        enabled = self.options.query_translation
+        self._translator = QueryTranslator(translator, enabled=enabled)
+        self._passage_translator = PassageTranslator(translator, enabled=enabled)
         self._embedder = QueryEmbedder()
         self._highlighter = Highlighter(analyzers)
         self._results = ResultBuilder(self._highlighter)
+        self._facts = ArticleFactsCache()
+        self._suggester = Suggester()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -128,10 +139,13 @@ class SearchEngine:
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         loaded = self._generation.current  # one generation for the whole request
-        request.validate(known_langs=loaded.snapshot.languages)
+        snapshot = loaded.snapshot
+        request.validate(known_langs=snapshot.languages)
         parsed = _parse(request.query)
-        translations = self._translate(parsed, request.translate)
-        plan = self._plan(loaded, parsed, translations, request)
+        facts = self._facts.of(snapshot)
+        sources = facts.match_sources(request.sources)
+        translations = self._translate(parsed, request.translate, request.skip_translations)
+        plan = self._plan(loaded, parsed, translations, request, facts, sources.stored)
         depth = request.depth or self.options.depth
         wanted = (request.offset + request.limit) * request.per_article
         candidates = min(_MAX_CANDIDATES, max(depth, wanted))
@@ -141,36 +155,65 @@ class SearchEngine:
         if request.mode in ("hybrid", "semantic"):
             legs.append(loaded.semantic)
         runs = {leg.name: leg.search(plan, candidates) for leg in legs}
-        snapshot = loaded.snapshot
+        rrf_k = request.rrf_k or self.options.rrf_k
         fused = demote_boilerplate(
-            self._fuse(runs, request), label_of=lambda row: snapshot.passages[row].boilerplate
+            fuse_legs(runs, method=request.fusion, rrf_k=rrf_k, alpha=request.alpha),
+            label_of=lambda row: snapshot.passages[row].boilerplate,
         )
         grouped = limit_per_article(
             fused,
             article_of=lambda hit: snapshot.passages[hit.key].article_id,
             per_article=request.per_article,
         )
-        page = grouped[request.offset : request.offset + request.limit]
+        floor = self.options.meaning_floor if request.relevance_floor else None
+        keyword_rows: frozenset[int] = frozenset()
+        if "lexical" not in runs and floor is not None:  # which hold a word, all the same
+            keyword_rows = loaded.lexical.matching_rows(plan, (hit.key for hit in grouped))
+        matches, rest = partition(grouped, floor=floor, keyword_rows=keyword_rows)
+        ordered = order_matches(matches, facts, request.sort)
+        page = ordered[request.offset : request.offset + request.limit]
+        closest = rest[: min(request.limit, CLOSEST_SHOWN)] if not matches else []
+
+        def build(hit: FusedHit) -> SearchResult:
+            return self._results.build(
+                snapshot,
+                hit,
+                plan,
+                highlight=request.highlight,
+                floor=floor,
+                keyword_rows=keyword_rows,
+            )
+
         return SearchResponse(
             query=request.query,
             mode=request.mode,
-            total=len(grouped),
+            total=len(matches),
             offset=request.offset,
             limit=request.limit,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             generation=snapshot.generation,
-            results=[
-                self._results.build(snapshot, hit, plan, highlight=request.highlight)
-                for hit in page
-            ],
+            results=[build(hit) for hit in page],
             translations=translations.texts,
-            notes=translations.notes,
+            notes=[
+                *translations.notes,
+                *(f"source {name!r} is not a source of this index" for name in sources.unknown),
+            ],
+            closest=[build(hit) for hit in closest],
+            facets=count_facets(facts, (hit.key for hit in matches), lang_scope=request.lang_scope),
+            did_you_mean=self._suggester.suggest(snapshot, parsed, request.query),
+            meaning_floor=floor if "semantic" in runs else None,
         )
 
-    def _translate(self, parsed: ParsedQuery, wanted: bool) -> QueryTranslations:
+    def _translate(
+        self, parsed: ParsedQuery, wanted: bool, skip: Collection[str] = ()
+    ) -> QueryTranslations:
         if not wanted:
             return QueryTranslations()
-        return self._translator.translate(parsed.positive_text())
+        translated = self._translator.translate(parsed.positive_text())
+        if not skip:
+            return translated
+        kept = {lang: text for lang, text in translated.texts.items() if lang not in skip}
+        return QueryTranslations(texts=kept, notes=translated.notes)
 
     def _plan(
         self,
@@ -178,6 +221,8 @@ class SearchEngine:
         parsed: ParsedQuery,
         translations: QueryTranslations,
         request: SearchRequest,
+        facts: ArticleFacts,
+        sources: tuple[str, ...],
     ) -> QueryPlan:
         vector = None
         if request.mode in ("hybrid", "semantic"):
@@ -187,12 +232,14 @@ class SearchEngine:
                 translations=translations.texts,
                 pivot=loaded.snapshot.manifest.translation.embedding_pivot,
             )
+        by_article = request.lang_scope == "article" and bool(request.langs)
         return QueryPlan(
             parsed=parsed,
             translations=translations.texts,
             filters=SearchFilters(
-                langs=request.langs,
-                sources=request.sources,
+                langs=() if by_article else request.langs,
+                article_langs=facts.language_rows(request.langs) if by_article else None,
+                sources=sources,
                 date_from=request.date_from,
                 date_to=request.date_to,
             ),
@@ -201,93 +248,53 @@ class SearchEngine:
             translated_boost=self.options.translated_boost,
         )
 
-    def _fuse(self, runs: dict[str, list[Hit]], request: SearchRequest) -> list[FusedHit]:
-        if len(runs) == 1:  # one leg: its own order and score
-            name, hits = next(iter(runs.items()))
-            return [
-                FusedHit(key=h.key, score=h.score, legs={name: LegRank(rank, h.score)})
-                for rank, h in enumerate(hits, start=1)
-            ]
-        alpha = 0.5 if request.alpha is None else request.alpha
-        return fuse(
-            runs,
-            method=request.fusion,
-            rrf_k=request.rrf_k or self.options.rrf_k,
-            weights={"lexical": 1.0 - alpha, "semantic": alpha},
-        )
+    # -- articles, sources and health ------------------------------------------------
 
-    # -- articles and health ---------------------------------------------------------
-
-    def article(self, article_id: str, *, query: str = "", translate: bool = True) -> ArticleView:
+    def article(
+        self,
+        article_id: str,
+        *,
+        query: str = "",
+        translate: bool = True,
+        translate_passages: Collection[int] | Literal["all"] = (),
+    ) -> ArticleView:
         """The article and its passages; with `query`, each passage's highlights, the
-        same ones (translated matches included) a search result shows."""
+        same ones (translated matches included) a search result shows.
+        `translate_passages`: passages to machine-translate (their own text), by
+        number in the article from 1, or "all"."""
         snapshot = self._generation.current.snapshot
-        article = snapshot.articles.get(article_id)
-        if article is None:
+        if article_id not in snapshot.articles:
             raise ArticleNotFoundError(article_id)
         parsed = parse_query(query[:1000])
         translations = self._translate(parsed, translate).texts if not parsed.is_empty else {}
-        passages = []
-        for row in snapshot.passages_by_article[article_id]:
-            passage = snapshot.passages[row]
-            highlights = (
-                self._highlighter.highlights(
-                    article.text[passage.start : passage.end],
-                    lang=passage.lang,
-                    parsed=parsed,
-                    translations=translations,
-                    offset=passage.start,
-                )
-                if not parsed.is_empty
-                else ()
-            )
-            passages.append(
-                ArticlePassage(
-                    passage_id=passage.passage_id,
-                    lang=passage.lang,
-                    start=passage.start,
-                    end=passage.end,
-                    highlights=highlights,
-                )
-            )
-        record = {field.name: getattr(article, field.name) for field in fields(article)}
-        return ArticleView(**record, passages=passages)
+        return build_article_view(
+            snapshot,
+            article_id,
+            highlighter=self._highlighter,
+            parsed=parsed,
+            translations=translations,
+            translator=self._passage_translator,
+            translate_passages=translate_passages,
+        )
+
+    def sources(self) -> SourceList:
+        """Every source of the live index, with its number of articles."""
+        return list_sources(self._facts.of(self._generation.current.snapshot))
 
     def health(self) -> Health:
-        manifest = self._generation.current.snapshot.manifest
-        degraded = self._generation.problems
-        if not self.translation_available:
-            degraded.append("query translation off: Apertium unavailable or disabled")
-        if not manifest.translation.enabled:
-            degraded.append(f"index built without translation ({manifest.translation.reason})")
-        return Health(
-            status="degraded" if degraded else "ok",
-            generation=manifest.generation,
-            built_at=manifest.created_at,
-            articles=manifest.articles,
-            passages=manifest.passages,
-            passages_by_language=dict(manifest.passages_by_language),
-            model=HealthModel(
-                name=manifest.model.name,
-                dimension=manifest.model.dimension,
-                multilingual=manifest.model.multilingual,
-            ),
-            translation=HealthTranslation(
-                query=self.translation_available,
-                index=manifest.translation.enabled,
-                embedding_pivot=manifest.translation.embedding_pivot,
-            ),
-            degraded=degraded,
+        return health_report(
+            self._generation.current.snapshot.manifest,
+            problems=self._generation.problems,
+            query_translation=self.translation_available,
         )
 
 
 def _parse(query: str) -> ParsedQuery:
     parsed = parse_query(query)
-    if parsed.is_empty:
-        raise BadQueryError(
-            "q",
-            "q has nothing to search for"
-            + (" (it only excludes words)" if parsed.excluded_terms else "")
-            + ": type a word or a question.",
+    if parsed.is_empty and parsed.excluded_terms:
+        raise bad_parameter(
+            "q", "q has nothing to search for (it only excludes words): type a word or a question."
         )
+    if parsed.is_empty:
+        raise bad_parameter("q", "q has nothing to search for: type a word or a question.")
     return parsed

@@ -5,7 +5,7 @@ Index problems reuse the indexer's `IndexNotFoundError` / `IndexCorruptError`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from indexer.errors import IndexCorruptError, IndexNotFoundError, IndexUnavailableError
@@ -17,6 +17,7 @@ __all__ = [
     "IndexNotFoundError",
     "IndexUnavailableError",
     "SearchError",
+    "bad_parameter",
     "tantivy_panics_as_corruption",
 ]
 
@@ -26,12 +27,32 @@ class SearchError(Exception):
 
 
 class BadQueryError(SearchError):
-    """A request parameter is invalid; `parameter` names it (e.g. "q", "limit")."""
+    """A request parameter is invalid; `parameter` names it (e.g. "q", "limit").
 
-    def __init__(self, parameter: str, message: str) -> None:
+    `template` and `values` are the message before formatting (`str.format`
+    fields), so an interface can show it in another language: the page looks the
+    template up in its message catalogue and formats the translation with the same
+    values. The API answers `message`, in English.
+    """
+
+    def __init__(
+        self,
+        parameter: str,
+        message: str,
+        *,
+        template: str | None = None,
+        values: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.parameter = parameter
         self.message = message
+        self.template = template
+        self.values: Mapping[str, object] = values or {}
+
+
+def bad_parameter(parameter: str, template: str, /, **values: object) -> BadQueryError:
+    """A `BadQueryError` whose message is `template.format(**values)`, keeping both."""
+    return BadQueryError(parameter, template.format(**values), template=template, values=values)
 
 
 class ArticleNotFoundError(SearchError):

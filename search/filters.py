@@ -1,5 +1,11 @@
 """Filters applied inside both retrievers, before fusion (never after: a filter
-applied after fusion would leave pages short and totals wrong)."""
+applied after fusion would leave pages short and totals wrong).
+
+Language filters by the passage's own language (`langs`) or by its article's
+(`article_langs`, the default of the API): the index has a per-passage `lang`
+field, and the few passages in another language than their article (quotes) are
+added or removed by row (`search.article_facts.LanguageRows`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import tantivy
 
+from search.article_facts import LanguageRows
 from search.snapshot import IndexSnapshot
 
 __all__ = ["SearchFilters"]
@@ -28,14 +35,17 @@ def _clamp(day: date) -> date:
 
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
-    langs: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()  # passage languages
+    sources: tuple[str, ...] = ()  # exact stored names
     date_from: date | None = None  # inclusive
     date_to: date | None = None  # inclusive
+    article_langs: LanguageRows | None = None  # article languages
 
     @property
     def active(self) -> bool:
-        return bool(self.langs or self.sources or self.date_from or self.date_to)
+        return self.article_langs is not None or bool(
+            self.langs or self.sources or self.date_from or self.date_to
+        )
 
     def tantivy_clauses(self, schema: tantivy.Schema) -> list[tantivy.Query]:
         """MUST clauses for the lexical leg."""
@@ -50,6 +60,8 @@ class SearchFilters:
                         ]
                     )
                 )
+        if self.article_langs is not None:
+            clauses.append(_article_language_clause(schema, self.article_langs))
         if self.date_from or self.date_to:
             low = datetime.combine(_clamp(self.date_from or _FIRST_DAY), time.min, tzinfo=UTC)
             high = datetime.combine(_clamp(self.date_to or _LAST_DAY), time.max, tzinfo=UTC)
@@ -65,6 +77,8 @@ class SearchFilters:
         mask = np.ones(len(snapshot.passages), dtype=bool)
         if self.langs:
             mask &= np.isin(snapshot.row_lang, list(self.langs))
+        if self.article_langs is not None:
+            mask &= self.article_langs.mask
         if self.sources:
             mask &= np.isin(snapshot.row_source, list(self.sources))
         if self.date_from:
@@ -72,3 +86,30 @@ class SearchFilters:
         if self.date_to:
             mask &= (snapshot.row_date <= self.date_to.toordinal()) & (snapshot.row_date >= 0)
         return mask
+
+
+def _article_language_clause(schema: tantivy.Schema, rows: LanguageRows) -> tantivy.Query:
+    """Passages whose *article* is in `rows.langs`: the passage-language terms, minus
+    the foreign quotes, plus the article's passages in other languages."""
+    by_passage: tantivy.Query = tantivy.Query.boolean_query(
+        [
+            (tantivy.Occur.Should, tantivy.Query.term_query(schema, "lang", lang))
+            for lang in rows.langs
+        ]
+    )
+    if rows.foreign_rows:
+        by_passage = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, by_passage),
+                (
+                    tantivy.Occur.MustNot,
+                    tantivy.Query.term_set_query(schema, "row", list(rows.foreign_rows)),
+                ),
+            ]
+        )
+    if not rows.extra_rows:
+        return by_passage
+    extra = tantivy.Query.term_set_query(schema, "row", list(rows.extra_rows))
+    return tantivy.Query.boolean_query(
+        [(tantivy.Occur.Should, by_passage), (tantivy.Occur.Should, extra)]
+    )

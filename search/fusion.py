@@ -29,6 +29,7 @@ from search.models import Fusion, Hit, LegRank
 __all__ = [
     "FusedHit",
     "fuse",
+    "fuse_legs",
     "reciprocal_rank_fusion",
     "weighted_fusion",
 ]
@@ -120,6 +121,27 @@ def fuse(
             raise ValueError('Fusion method "weighted" needs weights, e.g. {"lexical": 0.5, ...}.')
         return weighted_fusion(runs, weights=weights)
     raise ValueError(f'Unknown fusion method {method!r}; use "rrf" or "weighted".')
+
+
+def fuse_legs(
+    runs: Mapping[str, Sequence[Hit]], *, method: Fusion, rrf_k: int, alpha: float | None
+) -> list[FusedHit]:
+    """The legs that ran, fused: one leg keeps its own order and scores (nothing to
+    fuse); two are fused by `method`, weighted fusion with {"lexical": 1 - alpha,
+    "semantic": alpha} (alpha 0.5 when None)."""
+    if len(runs) == 1:
+        name, hits = next(iter(runs.items()))
+        return [
+            FusedHit(key=h.key, score=h.score, legs={name: LegRank(rank, h.score)})
+            for rank, h in enumerate(hits, start=1)
+        ]
+    semantic_weight = 0.5 if alpha is None else alpha
+    return fuse(
+        runs,
+        method=method,
+        rrf_k=rrf_k,
+        weights={"lexical": 1.0 - semantic_weight, "semantic": semantic_weight},
+    )
 
 
 def _rank_runs(runs: Mapping[str, Sequence[Hit]]) -> dict[int, dict[str, LegRank]]:

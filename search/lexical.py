@@ -55,6 +55,18 @@ class LexicalRetriever:
             for row, (score, _) in zip(rows, result.hits, strict=True)
         ]
 
+    def matching_rows(self, plan: QueryPlan, rows: Iterable[int]) -> frozenset[int]:
+        """Which of `rows` the lexical query matches: one tantivy query over them (the
+        semantic-only mode asks, to tell keyword matches from meaning ones)."""
+        built = self.build_query(plan)
+        wanted = sorted(set(rows))
+        if built is None or not wanted:
+            return frozenset()
+        query = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, built), (tantivy.Occur.Must, self._rows(frozenset(wanted)))]
+        )
+        return self._all_rows(query)
+
     def constraints(self, parsed: ParsedQuery) -> RowConstraints:
         """The rows quoted phrases require and -exclusions forbid, read once per query.
 

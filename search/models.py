@@ -5,137 +5,46 @@ spans that matched the query (each saying whether it matched through a machine
 translation) and the window of the text worth showing as a snippet; each layer
 renders those its own way (`<mark>` on the page, `**` in the terminal).
 
-Defaults and bounds of every request parameter are defined once, here, and read by
-the request parser, the OpenAPI document and `SearchRequest.validate`.
+The request, and the defaults and bounds of every parameter, live in
+`search.request` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Literal, get_args
+from typing import Literal
 
-from search.errors import BadQueryError
+from search.health import Health, HealthModel, HealthTranslation
+from search.request import *  # noqa: F403 (the request half of the models, re-exported)
+from search.request import Mode
+from search.request import __all__ as _REQUEST_NAMES
 
 __all__ = [
-    "DEFAULT_DEPTH",
-    "DEFAULT_RRF_K",
-    "DEPTH_RANGE",
-    "FUSION_METHODS",
-    "LIMIT_RANGE",
-    "MAX_QUERY_CHARS",
-    "MODES",
-    "OFFSET_RANGE",
-    "PER_ARTICLE_RANGE",
-    "RRF_K_RANGE",
+    *_REQUEST_NAMES,
     "ArticlePassage",
     "ArticleView",
-    "Fusion",
+    "Correction",
+    "FacetValue",
+    "Facets",
     "Health",
     "HealthModel",
     "HealthTranslation",
     "Highlight",
     "Hit",
     "LegRank",
-    "Mode",
-    "SearchRequest",
+    "MachineTranslation",
+    "MatchKind",
     "SearchResponse",
     "SearchResult",
+    "SourceList",
+    "Suggestion",
     "TextWindow",
 ]
 
-Mode = Literal["hybrid", "lexical", "semantic"]
-Fusion = Literal["rrf", "weighted"]
-MODES: tuple[Mode, ...] = get_args(Mode)
-FUSION_METHODS: tuple[Fusion, ...] = get_args(Fusion)
-
-MAX_QUERY_CHARS = 1000
-LIMIT_RANGE = (1, 100)  # results per page
-OFFSET_RANGE = (0, 1000)  # results skipped (paging)
-PER_ARTICLE_RANGE = (1, 20)  # passages shown per article
-DEPTH_RANGE = (10, 1000)  # candidates per retriever before fusion
-RRF_K_RANGE = (1, 10000)
-DEFAULT_DEPTH = 100
-# Reciprocal rank fusion's k (Cormack, Clarke and Büttcher, SIGIR 2009, use 60).
-# 20 measured better on two of our three sets and level on the third
-# (search/evaluation/relevance-analysis.md, (c)): a smaller k trusts each leg's
-# top ranks more, which keeps a strong lexical #1 from being outvoted by a
-# semantic leg that has nothing to say (name queries).
-DEFAULT_RRF_K = 20
-
-
-@dataclass(frozen=True, slots=True)
-class SearchRequest:
-    """One search. `validate()` raises `BadQueryError` naming the parameter and the fix.
-
-    `alpha` is the semantic weight of weighted fusion: 0 = lexical only, 1 = semantic
-    only. `depth` is how many candidates each retriever contributes before fusion;
-    None means the service's setting.
-    """
-
-    query: str
-    mode: Mode = "hybrid"
-    limit: int = 10
-    offset: int = 0
-    langs: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    date_from: date | None = None
-    date_to: date | None = None
-    per_article: int = 1
-    fusion: Fusion = "rrf"
-    alpha: float | None = None
-    rrf_k: int | None = None
-    depth: int | None = None
-    translate: bool = True
-    # False: skip highlighting (no spans, via_translation False); for batch
-    # evaluation, where highlighting was half the cost of a 100-result search.
-    highlight: bool = True
-
-    def validate(self, *, known_langs: frozenset[str]) -> None:
-        if len(self.query) > MAX_QUERY_CHARS:
-            raise BadQueryError(
-                "q", f"q is {len(self.query)} characters; the limit is {MAX_QUERY_CHARS}."
-            )
-        if self.mode not in MODES:
-            raise BadQueryError("mode", f"mode={self.mode!r} is not one of {', '.join(MODES)}.")
-        if self.fusion not in FUSION_METHODS:
-            raise BadQueryError(
-                "fusion", f"fusion={self.fusion!r} is not one of {', '.join(FUSION_METHODS)}."
-            )
-        _in_range("limit", self.limit, LIMIT_RANGE)
-        _in_range("offset", self.offset, OFFSET_RANGE)
-        _in_range("per_article", self.per_article, PER_ARTICLE_RANGE)
-        if self.rrf_k is not None:
-            _in_range("rrf_k", self.rrf_k, RRF_K_RANGE)
-        if self.depth is not None:
-            _in_range("depth", self.depth, DEPTH_RANGE)
-        if self.alpha is not None:
-            if not (math.isfinite(self.alpha) and 0.0 <= self.alpha <= 1.0):
-                raise BadQueryError(
-                    "alpha", f"alpha={self.alpha!r} must be a number between 0 and 1."
-                )
-            if self.fusion != "weighted":
-                raise BadQueryError(
-                    "alpha", "alpha weights the legs of fusion=weighted; add fusion=weighted."
-                )
-        for lang in self.langs:
-            if lang not in known_langs:
-                raise BadQueryError(
-                    "lang",
-                    f"lang={lang!r} is not a language of this index; use one of "
-                    f"{', '.join(sorted(known_langs))}.",
-                )
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise BadQueryError(
-                "date_from", f"date_from {self.date_from} is after date_to {self.date_to}."
-            )
-
-
-def _in_range(name: str, value: int, bounds: tuple[int, int]) -> None:
-    low, high = bounds
-    if not low <= value <= high:
-        raise BadQueryError(name, f"{name}={value} is out of range; use {low}..{high}.")
+# Why a result is a match: a word of the query as typed ("keyword"), a word of its
+# machine translation only ("translated_keyword"), or a meaning (cosine) score at or
+# above the relevance floor ("meaning"). None: not a match, only among the closest.
+MatchKind = Literal["keyword", "translated_keyword", "meaning"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +115,10 @@ class SearchResult:
     lexical: LegRank | None
     semantic: LegRank | None
     via_translation: bool  # matched (lexically) only through a machine translation
+    # The article's language; `lang` is the passage's own (a quoted Spanish tweet in
+    # an English article: lang "es", article_lang "en").
+    article_lang: str
+    match: MatchKind | None
 
     def snippet_pieces(self) -> list[tuple[str, Highlight | None]]:
         """The snippet window cut into plain and highlighted pieces, in order."""
@@ -232,10 +145,48 @@ def split_by_highlights(
 
 
 @dataclass(frozen=True, slots=True)
+class FacetValue:
+    """One value of a facet and how many matched articles have it (None: unknown)."""
+
+    value: str | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Facets:
+    """Counts over every match of a search (not only the page shown), by article.
+
+    `lang` counts articles by their language (by the matching passages' language
+    with lang_scope=passage); `year` by the article's date, None for undated.
+    """
+
+    lang: list[FacetValue] = field(default_factory=list)
+    source: list[FacetValue] = field(default_factory=list)
+    year: list[FacetValue] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    word: str  # as typed
+    suggestion: str  # a word of the index's own vocabulary
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """ "Did you mean": the query with its unmatched words replaced by close words."""
+
+    query: str
+    corrections: list[Correction]
+
+
+@dataclass(frozen=True, slots=True)
 class SearchResponse:
     query: str
     mode: Mode
-    total: int  # results in the fused, grouped list (candidates are capped by depth)
+    # Matches among the fused, grouped candidates (candidates are capped by depth):
+    # passages with a keyword (original or translated), or a meaning score at or
+    # above `meaning_floor`. `results` is one page of them, in the requested order.
+    total: int
     offset: int
     limit: int
     took_ms: float
@@ -243,6 +194,24 @@ class SearchResponse:
     results: list[SearchResult]
     translations: dict[str, str] = field(default_factory=dict)  # lang -> translated query
     notes: list[str] = field(default_factory=list)  # e.g. "translation unavailable"
+    # When nothing matches: the nearest passages anyway (by the fused order), at most
+    # 5 (and `limit`), for a person to judge; they contain no query word and fall below the
+    # floor. Empty whenever `total` > 0.
+    closest: list[SearchResult] = field(default_factory=list)
+    facets: Facets = field(default_factory=Facets)
+    did_you_mean: Suggestion | None = None
+    meaning_floor: float | None = None  # the cosine floor used; None: no semantic leg
+
+
+@dataclass(frozen=True, slots=True)
+class MachineTranslation:
+    """A machine translation (Apertium) of `article.text[start:end]`, never stored."""
+
+    text: str
+    source_lang: str
+    target_lang: str
+    start: int
+    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +223,14 @@ class ArticlePassage:
     # Matches of the query the article was opened for, as offsets into the
     # *article* text; empty without a query.
     highlights: tuple[Highlight, ...] = ()
+    # Where the next passage starts (passages overlap by a sentence or two): the
+    # passage's own text is article.text[start:own_end].
+    own_end: int = 0
+    # The language a machine translation of it would be in; None when it cannot be
+    # translated (a third language, or translation unavailable).
+    translatable_to: str | None = None
+    # Its own text machine-translated, when asked for.
+    translation: MachineTranslation | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,35 +245,16 @@ class ArticleView:
     source: str | None
     url: str | None
     passages: list[ArticlePassage]
+    notes: list[str] = field(default_factory=list)  # e.g. "machine translation failed"
 
     def passage(self, passage_id: str) -> ArticlePassage | None:
         return next((p for p in self.passages if p.passage_id == passage_id), None)
 
 
 @dataclass(frozen=True, slots=True)
-class HealthModel:
-    name: str
-    dimension: int
-    multilingual: bool
+class SourceList:
+    """Every source of the live index with its number of articles, most first."""
 
-
-@dataclass(frozen=True, slots=True)
-class HealthTranslation:
-    query: bool  # queries are translated now
-    index: bool  # the index holds passage translations
-    embedding_pivot: str | None  # language other passages were embedded through
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    """What `/api/health` reports; `degraded` lists everything running below par."""
-
-    status: Literal["ok", "degraded"]
     generation: str
-    built_at: str
-    articles: int
-    passages: int
-    passages_by_language: dict[str, int]
-    model: HealthModel
-    translation: HealthTranslation
-    degraded: list[str]
+    sources: list[FacetValue]
+    unsourced: int  # articles without a source

@@ -2,7 +2,8 @@
 
 Every parameter is declared once in `SEARCH_PARAMETERS` (type, default, bounds,
 choices); the parser reads the raw query string with it, and the OpenAPI document
-is generated from it, so the API, the page and the schema can never disagree.
+is generated from it (`search.schemas.openapi_parameters`), so the API, the page
+and the schema can never disagree.
 
 Conventions, the same everywhere:
 * An empty value is the same as an absent one (`limit=` means the default): an
@@ -11,6 +12,9 @@ Conventions, the same everywhere:
   (`lang`, `source`), which also accept comma-separated values.
 * A parameter nobody declared is an error naming it and listing the accepted ones,
   so `sort=date` never silently does nothing.
+
+`format` is declared here too (the API and the page share it) but is not part of
+the search: `output_format` reads it.
 """
 
 from __future__ import annotations
@@ -21,19 +25,31 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from search.errors import BadQueryError
+from search.errors import bad_parameter
 from search.models import (
     FUSION_METHODS,
+    LANG_SCOPES,
     LIMIT_RANGE,
     MAX_QUERY_CHARS,
     MODES,
     OFFSET_RANGE,
     PER_ARTICLE_RANGE,
     RRF_K_RANGE,
+    SORTS,
     SearchRequest,
 )
 
-__all__ = ["SEARCH_PARAMETERS", "Parameter", "openapi_parameters", "parse_search_request"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "SEARCH_PARAMETERS",
+    "Parameter",
+    "output_format",
+    "parse_passage_numbers",
+    "parse_search_request",
+]
+
+# Besides JSON: the page of results as a CSV table or a Markdown list, with citations.
+EXPORT_FORMATS = ("csv", "markdown")
 
 Kind = Literal["string", "integer", "number", "boolean", "date", "choice"]
 
@@ -64,12 +80,35 @@ SEARCH_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "lang",
         "string",
-        "Passage language filter, e.g. en or es; repeatable or comma-separated; all = none.",
+        "Language filter, e.g. en or es; repeatable or comma-separated; all = none. "
+        "Applies to the article's language unless lang_scope=passage.",
         repeatable=True,
     ),
-    Parameter("source", "string", "Source filter (exact); repeatable.", repeatable=True),
+    Parameter(
+        "lang_scope",
+        "choice",
+        "What lang filters: the article's language, or each passage's own (a quoted "
+        "Spanish tweet in an English article is a Spanish passage).",
+        "article",
+        choices=LANG_SCOPES,
+    ),
+    Parameter(
+        "source",
+        "string",
+        "Source filter, case-insensitive (source=reuters finds Reuters); repeatable. "
+        "/api/sources lists them.",
+        repeatable=True,
+    ),
     Parameter("date_from", "date", "Articles dated on or after this day (YYYY-MM-DD)."),
     Parameter("date_to", "date", "Articles dated on or before this day (YYYY-MM-DD)."),
+    Parameter(
+        "sort",
+        "choice",
+        "Order of the matches: relevance, or the article's date (newest or oldest "
+        "first; undated last).",
+        "relevance",
+        choices=SORTS,
+    ),
     Parameter("per_article", "integer", "Passages shown per article.", 1, *PER_ARTICLE_RANGE),
     Parameter("fusion", "choice", "How hybrid mode fuses the legs.", "rrf", choices=FUSION_METHODS),
     Parameter("alpha", "number", "Semantic weight of fusion=weighted.", None, 0.0, 1.0),
@@ -77,6 +116,18 @@ SEARCH_PARAMETERS: tuple[Parameter, ...] = (
         "rrf_k", "integer", "Reciprocal rank fusion constant (default 20).", None, *RRF_K_RANGE
     ),
     Parameter("translate", "boolean", "Also search the query's translation.", True),
+    Parameter(
+        "skip_translation",
+        "string",
+        "Leave out the query's translation into this language (en or es); repeatable.",
+        repeatable=True,
+    ),
+    Parameter(
+        "format",
+        "choice",
+        "json (the default), or the page of results with citations as csv or markdown.",
+        choices=("json", *EXPORT_FORMATS),
+    ),
 )
 _BY_NAME = {parameter.name: parameter for parameter in SEARCH_PARAMETERS}
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -101,12 +152,16 @@ def parse_search_request(
         if name in extra:
             continue
         if name not in _BY_NAME:
-            accepted = ", ".join(sorted([*_BY_NAME, *extra]))
-            raise BadQueryError(name, f"Unknown parameter {name!r}; accepted: {accepted}.")
+            raise bad_parameter(
+                name,
+                "Unknown parameter {name!r}; accepted: {accepted}.",
+                name=name,
+                accepted=", ".join(sorted([*_BY_NAME, *extra])),
+            )
         if raw.strip():
             values.setdefault(name, []).append(raw)
     if require_query and "q" not in values:
-        raise BadQueryError("q", "q is required, e.g. /api/search?q=your+words")
+        raise bad_parameter("q", "q is required, e.g. /api/search?q=your+words")
     read: dict[str, Any] = {}
     for name, parameter in _BY_NAME.items():
         raw_values = values.get(name)
@@ -123,15 +178,41 @@ def parse_search_request(
         limit=read["limit"],
         offset=read["offset"],
         langs=langs,
+        lang_scope=read["lang_scope"],
         sources=tuple(read["source"] or ()),
         date_from=read["date_from"],
         date_to=read["date_to"],
+        sort=read["sort"],
         per_article=read["per_article"],
         fusion=read["fusion"],
         alpha=read["alpha"],
         rrf_k=read["rrf_k"],
         translate=read["translate"],
+        skip_translations=tuple(lang.lower() for lang in read["skip_translation"] or ()),
     )
+
+
+def output_format(items: Iterable[tuple[str, str]]) -> str | None:
+    """The `format` asked for (its last non-empty value, validated), or None."""
+    raw = [value for name, value in items if name == "format" and value.strip()]
+    if not raw:
+        return None
+    return str(_convert(_BY_NAME["format"], raw[-1]))
+
+
+def parse_passage_numbers(values: Iterable[str]) -> tuple[int, ...] | Literal["all"]:
+    """The article's `mt` parameter: passage numbers from 1 (repeatable or
+    comma-separated) or `all`; anything else is a `BadQueryError`."""
+    numbers: list[int] = []
+    for value in _split_values(list(values)):
+        if value.lower() == "all":
+            return "all"
+        if not value.isdigit() or int(value) < 1:
+            raise bad_parameter(
+                "mt", "mt={value!r} is not a passage number (1, 2, ...) or all.", value=value
+            )
+        numbers.append(int(value))
+    return tuple(numbers)
 
 
 def _split_values(raw_values: list[str]) -> tuple[str, ...]:
@@ -146,8 +227,12 @@ def _convert(parameter: Parameter, raw: str) -> object:
     if parameter.kind == "choice":
         lowered = text.lower()
         if lowered not in parameter.choices:
-            raise BadQueryError(
-                name, f"{name}={raw!r} is not one of {', '.join(parameter.choices)}."
+            raise bad_parameter(
+                name,
+                "{name}={value!r} is not one of {choices}.",
+                name=name,
+                value=raw,
+                choices=", ".join(parameter.choices),
             )
         return lowered
     if parameter.kind == "boolean":
@@ -155,57 +240,27 @@ def _convert(parameter: Parameter, raw: str) -> object:
             return True
         if text.lower() in _FALSE:
             return False
-        raise BadQueryError(name, f"{name}={raw!r} is not true or false.")
+        raise bad_parameter(name, "{name}={value!r} is not true or false.", name=name, value=raw)
     if parameter.kind == "date":
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise BadQueryError(name, f"{name}={raw!r} is not a date; use YYYY-MM-DD.") from None
+            raise bad_parameter(
+                name, "{name}={value!r} is not a date; use YYYY-MM-DD.", name=name, value=raw
+            ) from None
     if parameter.kind == "integer":
         try:
             return int(text)
         except ValueError:
-            raise BadQueryError(name, f"{name}={raw!r} is not a whole number.") from None
+            raise bad_parameter(
+                name, "{name}={value!r} is not a whole number.", name=name, value=raw
+            ) from None
     try:
         number = float(text)
     except ValueError:
-        raise BadQueryError(name, f"{name}={raw!r} is not a number.") from None
+        raise bad_parameter(
+            name, "{name}={value!r} is not a number.", name=name, value=raw
+        ) from None
     if not math.isfinite(number):
-        raise BadQueryError(name, f"{name}={raw!r} is not a finite number.")
+        raise bad_parameter(name, "{name}={value!r} is not a finite number.", name=name, value=raw)
     return number
-
-
-def openapi_parameters(parameters: Iterable[Parameter] = SEARCH_PARAMETERS) -> list[dict[str, Any]]:
-    """OpenAPI 3.1 parameter objects for the declared parameters (q is required)."""
-    documented = []
-    for parameter in parameters:
-        kinds: dict[str, dict[str, Any]] = {
-            "string": {"type": "string"},
-            "choice": {"type": "string", "enum": list(parameter.choices)},
-            "boolean": {"type": "boolean"},
-            "date": {"type": "string", "format": "date"},
-            "integer": {"type": "integer"},
-            "number": {"type": "number"},
-        }
-        schema = dict(kinds[parameter.kind])
-        if parameter.minimum is not None:
-            schema["minimum"] = parameter.minimum
-        if parameter.maximum is not None:
-            schema["maximum"] = parameter.maximum
-        if parameter.max_length is not None:
-            schema |= {"minLength": 1, "maxLength": parameter.max_length}
-        if parameter.default is not None:
-            schema["default"] = parameter.default
-        if parameter.repeatable:
-            schema = {"type": "array", "items": schema}
-        documented.append(
-            {
-                "name": parameter.name,
-                "in": "query",
-                "required": parameter.name == "q",
-                "description": parameter.description,
-                "schema": schema,
-                **({"style": "form", "explode": True} if parameter.repeatable else {}),
-            }
-        )
-    return documented

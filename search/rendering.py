@@ -39,10 +39,11 @@ def snippet_html(result: SearchResult) -> Markup:
 
 def search_body(response: SearchResponse) -> dict[str, Any]:
     """The JSON twin of a search: the response's fields, plus a ready `snippet_html`
-    per result for clients that want HTML."""
+    per result (and per closest passage) for clients that want HTML."""
     body = asdict(response)
-    for result, data in zip(response.results, body["results"], strict=True):
-        data["snippet_html"] = str(snippet_html(result))
+    for key, results in (("results", response.results), ("closest", response.closest)):
+        for result, data in zip(results, body[key], strict=True):
+            data["snippet_html"] = str(snippet_html(result))
     return body
 
 

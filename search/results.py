@@ -1,10 +1,13 @@
-"""Fused hits -> `SearchResult`s: passage text, highlights, snippet window, leg ranks."""
+"""Fused hits -> `SearchResult`s: passage text, highlights, snippet window, leg ranks,
+and why each one matched."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from search.fusion import FusedHit
 from search.highlight import Highlighter
-from search.models import SearchResult
+from search.models import Highlight, MatchKind, SearchResult
 from search.plan import QueryPlan
 from search.snapshot import IndexSnapshot
 from search.snippets import snippet_window
@@ -17,8 +20,17 @@ class ResultBuilder:
         self._highlighter = highlighter
 
     def build(
-        self, snapshot: IndexSnapshot, hit: FusedHit, plan: QueryPlan, *, highlight: bool = True
+        self,
+        snapshot: IndexSnapshot,
+        hit: FusedHit,
+        plan: QueryPlan,
+        *,
+        highlight: bool = True,
+        floor: float | None = None,
+        keyword_rows: Collection[int] = (),
     ) -> SearchResult:
+        """`floor`: the meaning floor of `search.matching` (None: not applied);
+        `keyword_rows`: passages known to hold a query word (semantic mode)."""
         passage = snapshot.passages[hit.key]
         article = snapshot.articles[passage.article_id]
         text = snapshot.passage_text(hit.key).strip()
@@ -59,4 +71,33 @@ class ResultBuilder:
             lexical=hit.legs.get("lexical"),
             semantic=hit.legs.get("semantic"),
             via_translation=via_translation,
+            article_lang=article.lang,
+            match=_match_kind(
+                hit,
+                highlights,
+                highlight=highlight,
+                floor=floor,
+                keyword="lexical" in hit.legs or hit.key in keyword_rows,
+            ),
         )
+
+
+def _match_kind(
+    hit: FusedHit,
+    highlights: tuple[Highlight, ...],
+    *,
+    highlight: bool,
+    floor: float | None,
+    keyword: bool,
+) -> MatchKind | None:
+    """A passage holding a query word matched a keyword: as typed if some highlighted
+    word matched the query itself, else only through translation (the query's or
+    the passage's). Otherwise it matches by meaning when its cosine clears the floor."""
+    if keyword:
+        if not highlight or any(not span.translated for span in highlights):
+            return "keyword"
+        return "translated_keyword"
+    semantic = hit.legs.get("semantic")
+    if semantic is not None and (floor is None or semantic.score >= floor):
+        return "meaning"
+    return None

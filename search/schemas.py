@@ -1,5 +1,6 @@
 """What the JSON API answers, for the OpenAPI document: the engine's dataclasses plus
-what the web layer adds (`snippet_html`), and the one error body.
+what the web layer adds (`snippet_html`), the one error body, and the search
+parameters as OpenAPI parameter objects (from `search.params`).
 
 Documentation only: responses are built from the dataclasses by `search.rendering`
 and not re-validated per request; `tests/test_fuzz.py` checks real responses
@@ -8,20 +9,24 @@ against these schemas.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from search.models import ArticleView, Health, SearchResponse, SearchResult
+from search.models import ArticleView, Health, SearchResponse, SearchResult, SourceList
+from search.params import SEARCH_PARAMETERS, Parameter
 
 __all__ = [
     "ARTICLE_RESPONSES",
     "ERROR_RESPONSES",
     "HEALTH_RESPONSES",
     "SEARCH_RESPONSES",
+    "SOURCES_RESPONSES",
     "ErrorBody",
     "ErrorDetail",
     "SearchBody",
     "SearchResultBody",
+    "openapi_parameters",
 ]
 
 
@@ -33,6 +38,7 @@ class SearchResultBody(SearchResult):
 @dataclass(frozen=True)
 class SearchBody(SearchResponse):
     results: list[SearchResultBody]  # type: ignore[assignment]
+    closest: list[SearchResultBody] = field(default_factory=list)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     500: _error("An internal error (or a damaged index); it has been logged."),
     503: _error("Overloaded: too many requests waiting. `Retry-After` says when to retry."),
 }
+_TEXT: dict[str, Any] = {"schema": {"type": "string"}}
 SEARCH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"model": SearchBody, "description": "The page of results."},
+    200: {
+        "model": SearchBody,
+        "description": "The page of results (format=csv or markdown: the same page as a "
+        "table or a list, with citations, as an attachment).",
+        "content": {"text/csv": _TEXT, "text/markdown": _TEXT},
+    },
+    **ERROR_RESPONSES,
+}
+SOURCES_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": SourceList, "description": "Every source, with its number of articles."},
     **ERROR_RESPONSES,
 }
 ARTICLE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -72,3 +88,39 @@ HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": Health, "description": "The served generation and anything degraded."},
     **ERROR_RESPONSES,
 }
+
+
+def openapi_parameters(parameters: Iterable[Parameter] = SEARCH_PARAMETERS) -> list[dict[str, Any]]:
+    """OpenAPI 3.1 parameter objects for the declared parameters (q is required)."""
+    documented = []
+    for parameter in parameters:
+        kinds: dict[str, dict[str, Any]] = {
+            "string": {"type": "string"},
+            "choice": {"type": "string", "enum": list(parameter.choices)},
+            "boolean": {"type": "boolean"},
+            "date": {"type": "string", "format": "date"},
+            "integer": {"type": "integer"},
+            "number": {"type": "number"},
+        }
+        schema = dict(kinds[parameter.kind])
+        if parameter.minimum is not None:
+            schema["minimum"] = parameter.minimum
+        if parameter.maximum is not None:
+            schema["maximum"] = parameter.maximum
+        if parameter.max_length is not None:
+            schema |= {"minLength": 1, "maxLength": parameter.max_length}
+        if parameter.default is not None:
+            schema["default"] = parameter.default
+        if parameter.repeatable:
+            schema = {"type": "array", "items": schema}
+        documented.append(
+            {
+                "name": parameter.name,
+                "in": "query",
+                "required": parameter.name == "q",
+                "description": parameter.description,
+                "schema": schema,
+                **({"style": "form", "explode": True} if parameter.repeatable else {}),
+            }
+        )
+    return documented

@@ -1,11 +1,17 @@
 """HTML pages: the search page at `/` and the article page, from the same data as the API.
 
-One view per page builds its data from the engine's dataclasses; `?format=json`
-returns that data as JSON (the same body as /api/search and /api/articles/...),
-otherwise a Jinja2 template renders it with autoescape on (datasette's pattern).
-Parameters are read by `search.params`, exactly as /api/search reads them. The page
-works without JavaScript: /static/app.js adds keyboard shortcuts, re-runs the
-search when the mode or language changes, and scrolls to the opened passage.
+One view per page builds its data from the engine's dataclasses (`search_page`,
+`article_page`); `?format=json` returns that data as JSON (the same body as
+/api/search and /api/articles/...), `?format=csv|markdown` the results as a file
+with citations, otherwise a Jinja2 template renders it with autoescape on
+(datasette's pattern). Parameters are read by `search.params`, exactly as
+/api/search reads them. The page works without JavaScript: /static/app.js adds
+keyboard shortcuts, re-runs the search when a filter changes, and scrolls to the
+opened passage.
+
+Language: `search.i18n` picks English or Spanish per request (the `ui` parameter,
+else Accept-Language); each language has its own Jinja2 environment with its
+gettext catalogue installed, so templates say `{% trans %}` and `_()`.
 
 Escaping: every title, text and query goes through autoescape; highlights become
 <mark> in `search.rendering`, which escapes every piece of text around them. HTML
@@ -17,32 +23,33 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
-from starlette.datastructures import QueryParams
 
+from search.article_page import article_context
 from search.engine import SearchEngine
 from search.errors import ArticleNotFoundError, BadQueryError
-from search.models import (
-    ArticleView,
-    SearchRequest,
-    SearchResponse,
-    SearchResult,
-    TextWindow,
-    split_by_highlights,
+from search.export import export_file, export_response
+from search.i18n import (
+    CORE_NOTES,
+    LANGUAGES,
+    N_,
+    UiLanguage,
+    choose_language,
+    load_catalogs,
+    translate_error,
 )
-from search.params import parse_search_request
-from search.rendering import article_body, marked_html, search_body, snippet_html
+from search.page_urls import PageUrl
+from search.params import output_format, parse_passage_numbers
+from search.rendering import article_body, search_body
+from search.search_page import SearchPage, page_search_request
 
-__all__ = ["CONTENT_SECURITY_POLICY", "register_pages"]
+__all__ = ["CONTENT_SECURITY_POLICY", "asset_urls", "register_pages"]
 
 log = logging.getLogger(__name__)
 
@@ -55,57 +62,94 @@ _HTML_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
+    "Vary": "Accept-Language",
 }
-_MODES = (("hybrid", "Hybrid"), ("lexical", "Keyword"), ("semantic", "Meaning"))
-_LANGUAGES = (("all", "All"), ("en", "English"), ("es", "Spanish"))
-_LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
-# Query-string keys the form carries as visible controls; the rest ride along hidden.
-_FORM_KEYS = frozenset({"q", "mode", "lang", "offset", "format"})
-# Read by the page itself, not by the search parser.
-_PAGE_KEYS = ("format",)
+_UI_NAMES = {"en": "English", "es": "Español"}
 
 
-@dataclass(frozen=True, slots=True)
-class _ResultView:
-    result: SearchResult
-    href: str
-    snippet: Markup
-    language_name: str
-    why: str  # "keyword #2 · meaning #5"
-    scores: str  # the raw numbers, for a tooltip
+class _Pages:
+    """Per-language template environments and what every page's context shares."""
+
+    def __init__(self) -> None:
+        self.catalogs = load_catalogs()
+        assets = asset_urls()
+        self.environments: dict[str, Environment] = {}
+        for language in LANGUAGES:
+            environment = Environment(
+                loader=FileSystemLoader(_HERE / "templates"),
+                autoescape=True,
+                undefined=StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                extensions=["jinja2.ext.i18n"],
+            )
+            environment.install_gettext_translations(  # type: ignore[attr-defined]
+                self.catalogs[language], newstyle=True
+            )
+            environment.globals["asset"] = assets
+            self.environments[language] = environment
+
+    def language(self, request: Request) -> UiLanguage:
+        return choose_language(
+            request.query_params.get("ui"), request.headers.get("accept-language")
+        )
+
+    def render(
+        self, template: str, request: Request, ui: UiLanguage, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        url = PageUrl(request.url.path, request.query_params.multi_items())
+        switch = [
+            (code, name, str(url.with_({"ui": code, "format": None})), code == ui.code)
+            for code, name in _UI_NAMES.items()
+        ]
+        html = (
+            self.environments[ui.code]
+            .get_template(template)
+            .render(
+                ui=ui.code,
+                ui_param=ui.code if ui.explicit else None,
+                ui_switch=switch,
+                translation_off=_translation_off(request.app.state.engine),
+                **context,
+            )
+        )
+        return HTMLResponse(html, status_code=status, headers=_HTML_HEADERS)
 
 
 def register_pages(app: FastAPI) -> None:
     """Adds `/`, `/articles/{id}` and `/static/` to `app` (engine on `app.state`)."""
-    environment = Environment(
-        loader=FileSystemLoader(_HERE / "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.globals["asset"] = _asset_urls(_HERE / "static")
+    pages = _Pages()
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
-
-    def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        html = environment.get_template(template).render(**context)
-        return HTMLResponse(html, status_code=status, headers=_HTML_HEADERS)
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False, response_model=None)
     def search_page(request: Request) -> Response:
         engine: SearchEngine = request.app.state.engine
         params = request.query_params
-        if params.get("format") == "json":  # errors take the API's JSON handlers
-            return JSONResponse(search_body(engine.search(_search_request(params))))
-        page = _SearchPage(params, engine)
+        ui = pages.language(request)
+        catalog = pages.catalogs[ui.code]
+        page = SearchPage(params, engine, ui=ui, catalog=catalog)
+        try:
+            export = output_format(params.multi_items())
+        except BadQueryError as error:  # an unknown format: say so on the page
+            message = translate_error(error, catalog)
+            return pages.render("search.html", request, ui, 400, **page.context(error=message))
+        if export is not None:  # errors take the API's JSON handlers
+            response = engine.search(page_search_request(params))
+            if export == "json":
+                return JSONResponse(search_body(response))
+            return export_response(export_file(response, export, base_url=_base_url(request)))
         try:
             page.run()
         except BadQueryError as error:
-            return render("search.html", 400, **page.context(error=error.message))
+            message = translate_error(error, catalog)
+            return pages.render("search.html", request, ui, 400, **page.context(error=message))
         except Exception:  # never a traceback on the page
             log.exception("search page failed for %s", request.url)
-            return render("search.html", 500, **page.context(error=_INTERNAL_ERROR))
-        return render("search.html", **page.context(error=None))
+            message = catalog.gettext(_INTERNAL_ERROR)
+            return pages.render("search.html", request, ui, 500, **page.context(error=message))
+        context = page.context(error=None)
+        context["notes"] = [catalog.gettext(n) for n in _shown_notes(page)]
+        return pages.render("search.html", request, ui, **context)
 
     @app.api_route(
         "/articles/{article_id:path}",
@@ -117,162 +161,54 @@ def register_pages(app: FastAPI) -> None:
         engine: SearchEngine = request.app.state.engine
         params = request.query_params
         query = params.get("q", "")
-        if params.get("format") == "json":
-            return JSONResponse(article_body(engine.article(article_id, query=query)))
-        context: dict[str, Any] = {
-            "query": params.get("q", ""),
-            "translation_off": _translation_off(engine),
-            "article": None,
-            "json_url": None,
-        }
+        ui = pages.language(request)
+        catalog = pages.catalogs[ui.code]
+        if params.get("format") == "json":  # errors take the API's JSON handlers
+            passages = parse_passage_numbers(params.getlist("mt"))
+            return JSONResponse(
+                article_body(engine.article(article_id, query=query, translate_passages=passages))
+            )
+        context: dict[str, Any] = {"query": query, "article": None, "json_url": None}
         try:
-            article = engine.article(article_id, query=query)
-        except ArticleNotFoundError as error:
-            return render("article.html", 404, **context, error=str(error))
+            passages = parse_passage_numbers(params.getlist("mt"))
+            article = engine.article(article_id, query=query, translate_passages=passages)
+        except BadQueryError as error:
+            message = translate_error(error, catalog)
+            return pages.render("article.html", request, ui, 400, **context, error=message)
+        except ArticleNotFoundError:
+            message = catalog.gettext("No article with id %(id)s in the live index.") % {
+                "id": repr(article_id)
+            }
+            return pages.render("article.html", request, ui, 404, **context, error=message)
         except Exception:  # never a traceback on the page
             log.exception("article page failed for %s", request.url)
-            return render("article.html", 500, **context, error=_INTERNAL_ERROR)
-        context |= _article_context(article, params.get("passage", ""))
-        return render("article.html", **context, error=None)
+            message = catalog.gettext(_INTERNAL_ERROR)
+            return pages.render("article.html", request, ui, 500, **context, error=message)
+        url = PageUrl(request.url.path, params.multi_items())
+        context |= article_context(article, url, ui=ui, catalog=catalog)
+        return pages.render("article.html", request, ui, **context, error=None)
 
 
-_INTERNAL_ERROR = "Something went wrong on our side; it has been logged. Try again."
+_INTERNAL_ERROR = N_("Something went wrong on our side; it has been logged. Try again.")
 
 
-class _SearchPage:
-    """One search page view: parse, search, and the template's context."""
-
-    def __init__(self, params: QueryParams, engine: SearchEngine) -> None:
-        self.params = params
-        self.engine = engine
-        self.response: SearchResponse | None = None
-        langs = [v for v in params.getlist("lang") if v.strip()]
-        self.lang = langs[0].strip().lower() if len(langs) == 1 else "all"
-        self.mode = (params.get("mode") or "hybrid").strip().lower()
-
-    def run(self) -> None:
-        request = _search_request(self.params, require_query=False)
-        if request.query.strip():
-            self.response = self.engine.search(request)
-        else:  # an invitation, but a bad limit or lang still gets its message
-            request.validate(known_langs=self.engine.snapshot.languages)
-
-    def context(self, *, error: str | None) -> dict[str, Any]:
-        response = self.response if error is None else None
-        query = self.params.get("q", "")
-        results = [_result_view(r, query) for r in response.results] if response else []
-        return {
-            "query": query,
-            "mode": self.mode,
-            "lang": self.lang,
-            "modes": _MODES,
-            "languages": _LANGUAGES,
-            "hidden": [(k, v) for k, v in self.params.multi_items() if k not in _FORM_KEYS],
-            "response": response,
-            "results": results,
-            "error": error,
-            "previous_url": self._page_url(response, -1),
-            "next_url": self._page_url(response, +1),
-            "hints": self._hints(response) if response and not results else [],
-            "json_url": self._url(format="json") if response else None,
-            "translation_off": _translation_off(self.engine),
-        }
-
-    def _url(self, **changes: str | None) -> str:
-        """This page's URL with some parameters replaced (None removes one)."""
-        kept = [(k, v) for k, v in self.params.multi_items() if k not in changes]
-        added = [(k, v) for k, v in changes.items() if v is not None]
-        return "/?" + urlencode(kept + added)
-
-    def _page_url(self, response: SearchResponse | None, step: int) -> str | None:
-        """The previous (step -1) or next (+1) page, or None at either end."""
-        if response is None or (step < 0 and response.offset == 0):
-            return None
-        offset = response.offset + step * response.limit
-        if offset >= response.total:
-            return None
-        return self._url(offset=str(offset) if offset > 0 else None)
-
-    def _hints(self, response: SearchResponse) -> list[tuple[str, str]]:
-        """Other searches that may find something: another mode or every language."""
-        hints = []
-        if response.offset > 0 and response.total > 0:
-            hints.append(("the first page", self._url(offset=None)))
-        for value, label in _MODES:
-            if value != self.mode:
-                hints.append((f"{label.lower()} search", self._url(mode=value, offset=None)))
-        if self.lang != "all":
-            hints.append(("all languages", self._url(lang=None, offset=None)))
-        return hints
+def _shown_notes(page: SearchPage) -> list[str]:
+    """The engine's notes worth a line on the page: translation failures (the page
+    says "translation off" once, at the top, and marks unknown sources on chips)."""
+    if page.response is None or _translation_off(page.engine):
+        return []
+    return [note for note in page.response.notes if note in CORE_NOTES]
 
 
-def _search_request(params: QueryParams, *, require_query: bool = True) -> SearchRequest:
-    """Query string -> `SearchRequest`, exactly as /api/search reads it."""
-    return parse_search_request(
-        params.multi_items(), require_query=require_query, also_accepted=_PAGE_KEYS
-    )
-
-
-def _result_view(result: SearchResult, query: str) -> _ResultView:
-    """How a result reads on the page: its link, snippet and why it matched."""
-    why = []
-    scores = []
-    if result.lexical:
-        why.append(f"keyword #{result.lexical.rank}")
-        scores.append(f"BM25 {result.lexical.score:.2f}")
-    if result.semantic:
-        why.append(f"meaning #{result.semantic.rank}")
-        scores.append(f"cosine {result.semantic.score:.3f}")
-    if result.via_translation:
-        why.append("matched via translation")
-    if result.lexical and result.semantic:
-        scores.append(f"fused score {result.score:.4f}")
-    link = urlencode({"passage": result.passage_id, "q": query})
-    return _ResultView(
-        result=result,
-        href=f"/articles/{quote(result.article_id, safe='')}?{link}#passage",
-        snippet=snippet_html(result),
-        language_name=_LANGUAGE_NAMES.get(result.lang, result.lang),
-        why=" · ".join(why),
-        scores=" · ".join(scores),
-    )
-
-
-def _article_context(article: ArticleView, passage_id: str) -> dict[str, Any]:
-    before, passage_html, after = _split_article(article, passage_id)
-    return {
-        "article": article,
-        "language_name": _LANGUAGE_NAMES.get(article.lang, article.lang),
-        "original_url": _safe_url(article.url),
-        "json_url": f"/articles/{quote(article.id, safe='')}?format=json",
-        "before": before,
-        "passage_html": passage_html,
-        "after": after,
-    }
-
-
-def _split_article(article: ArticleView, passage_id: str) -> tuple[str, Markup | None, str]:
-    """The text before the passage, the passage with its highlights as HTML, the rest."""
-    passage = article.passage(passage_id)
-    if passage is None:
-        return article.text, None, ""
-    window = TextWindow(passage.start, passage.end)
-    pieces = split_by_highlights(article.text, passage.highlights, window)
-    return article.text[: passage.start], marked_html(pieces), article.text[passage.end :]
-
-
-def _safe_url(url: str | None) -> str | None:
-    """Only http(s) links: a `javascript:` URL from the data must never become an href."""
-    if url and url.lower().startswith(("http://", "https://")):
-        return url
-    return None
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
 
 
 def _translation_off(engine: SearchEngine) -> bool:
     return not engine.health().translation.query
 
 
-def _asset_urls(static_dir: Path) -> dict[str, str]:
+def asset_urls(static_dir: Path = _HERE / "static") -> dict[str, str]:
     """`/static/<name>?v=<hash of its content>`, so browsers never use a stale copy."""
     return {
         path.name: f"/static/{path.name}?v={hashlib.sha256(path.read_bytes()).hexdigest()[:10]}"

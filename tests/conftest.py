@@ -9,8 +9,9 @@ CI those tests skip, and `-ra` lists every skip in the summary.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,3 +90,22 @@ def translator():  # type: ignore[no-untyped-def]
         return
     with ApertiumTranslator() as real:
         yield real
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for a browser test module (tests/browser.py)."""
+    from tests.browser import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Any, base_url: str) -> Iterator[Any]:
+    """A fresh page on the module's `base_url` server; the test fails on any script
+    error, dialog or Content-Security-Policy violation."""
+    from tests.browser import watched_page
+
+    with watched_page(browser, base_url) as opened:
+        yield opened

@@ -57,6 +57,26 @@ ARTICLES: dict[str, str] = {
 }
 
 
+# An English article quoting a Spanish tweet: its second passage is Spanish.
+QUOTE_ARTICLE: dict[str, str] = {
+    "id": "harfuch-quote",
+    "title": "Harfuch speaks after the attack",
+    "text": (
+        "Harfuch speaks after the attack\n\n"
+        "Omar García Harfuch, the security chief of Mexico City, spoke to reporters on "
+        "Tuesday, three weeks after gunmen ambushed his armoured car in the capital.\n\n"
+        "«No nos van a doblegar», escribió el secretario en sus redes sociales tras el "
+        "atentado, y agradeció a los escoltas que murieron defendiendo su vida.\n\n"
+        "He said the investigation into the cartel behind the ambush was making progress "
+        "and that twelve suspects were already in custody."
+    ),
+    "lang": "en",
+    "date": "2020-07-14",
+    "source": "Reuters",
+    "url": "https://example.org/harfuch-speaks",
+}
+
+
 def write_corpus(folder: Path, articles: dict[str, str] | None = None) -> Path:
     for name, text in (articles or ARTICLES).items():
         path = folder / name

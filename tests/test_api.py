@@ -127,15 +127,29 @@ def test_source_and_date_filters(client: TestClient) -> None:
 
 
 def test_pagination_is_stable_and_total_honest(client: TestClient) -> None:
-    whole = search(client, q="the capital voters", limit=8)
-    first = search(client, q="the capital voters", limit=4, offset=0)
-    second = search(client, q="the capital voters", limit=4, offset=4)
+    # "flooding rain" occurs in every passage of the long article: many matches
+    query = {"q": "flooding rain", "per_article": 20}
+    whole = search(client, **query, limit=8)
+    first = search(client, **query, limit=4, offset=0)
+    second = search(client, **query, limit=4, offset=4)
     ids = [r["passage_id"] for r in first["results"] + second["results"]]
     assert ids == [r["passage_id"] for r in whole["results"]]
     assert len(set(ids)) == len(ids)
     assert first["total"] == second["total"] == whole["total"] >= 8
-    beyond = search(client, q="the capital voters", limit=5, offset=whole["total"])
+    beyond = search(client, **query, limit=5, offset=whole["total"])
     assert beyond["results"] == [] and beyond["total"] == whole["total"]
+    assert beyond["closest"] == [], "past the last match is not 'nothing matches'"
+
+
+def test_total_counts_matches_only(client: TestClient) -> None:
+    # Before the relevance floor, every article ranked by meaning alone was "a result".
+    body = search(client, q="volcanic eruption Iceland", limit=20)
+    assert body["total"] == 0 and body["results"] == []
+    assert body["closest"] and all(r["match"] is None for r in body["closest"])
+    assert all(r["semantic"]["score"] < body["meaning_floor"] for r in body["closest"])
+    matched = search(client, q="hurricane Acapulco", limit=20)
+    assert matched["total"] == len(matched["results"]) and matched["closest"] == []
+    assert {r["match"] for r in matched["results"]} <= {"keyword", "translated_keyword", "meaning"}
 
 
 def test_per_article_groups_passages(client: TestClient) -> None:

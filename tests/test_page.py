@@ -9,30 +9,19 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from search.app import create_app
+from search.background_server import serve
 from search.engine import SearchEngine
+from tests.browser import BROWSER_TEST_MARKS, SCREENSHOTS, fetch
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's Chromium at /usr/bin/chromium (`make browser-deps` installs it)",
-    ),
-]
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytestmark = BROWSER_TEST_MARKS
+pytest.importorskip("playwright.sync_api")
 
 XSS_TITLE = '<script>window.__xss=1</script> Payload <img src=x onerror="window.__xss=2">'
 XSS_TEXT = (
@@ -122,82 +111,30 @@ JSONL_ARTICLES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory, build) -> Path:  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("page")
+def write_page_corpus(root: Path, more: list[dict[str, str]] | None = None) -> list[Path]:
+    """The page tests' articles under `root` (a folder and a JSONL file), plus `more`."""
     folder = root / "corpus"
     for name, text in TEXT_ARTICLES.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text, encoding="utf-8")
     extra = root / "extra.jsonl"
-    extra.write_text("".join(json.dumps(a) + "\n" for a in JSONL_ARTICLES), encoding="utf-8")
-    build([folder, extra], root / "index", translation="off")
+    records = [*JSONL_ARTICLES, *(more or [])]
+    extra.write_text("".join(json.dumps(a) + "\n" for a in records), encoding="utf-8")
+    return [folder, extra]
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory, build) -> Path:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("page")
+    build(write_page_corpus(root), root / "index", translation="off")
     return root / "index"
 
 
 @pytest.fixture(scope="module")
 def base_url(index_dir: Path, encoder) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    import uvicorn
-
     engine = SearchEngine(index_dir, encoder=encoder)
-    app = create_app(engine, reload_seconds=0)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True, name="uvicorn")
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, base_url: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []  # dialogs, script errors, Content-Security-Policy violations
-
-    def on_dialog(dialog) -> None:  # type: ignore[no-untyped-def]
-        problems.append(dialog.message)
-        dialog.dismiss()
-
-    def on_console(message) -> None:  # type: ignore[no-untyped-def]
-        # "Failed to load resource": the 400/404 pages themselves
-        if message.type == "error" and "Failed to load resource" not in message.text:
-            problems.append(message.text)
-
-    page.on("dialog", on_dialog)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on(
-        "console",
-        on_console,
-    )
-    yield page
-    context.close()
-    assert not problems, f"the browser reported: {problems}"
-
-
-def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+    with serve(create_app(engine, reload_seconds=0)) as url:
+        yield url
 
 
 def badges(page) -> list[str]:  # type: ignore[no-untyped-def]
@@ -295,7 +232,7 @@ def test_works_without_javascript(browser, base_url: str) -> None:  # type: igno
     page.wait_for_selector(".result")
     assert "mode=lexical" in page.url
     assert page.locator(".result mark").count() >= 2
-    assert page.inner_text(".result .why").startswith("keyword #1")
+    assert page.inner_text(".result .why").startswith("Contains your words · keyword #1")
     page.click(".result h2 a")
     page.wait_for_selector("#passage")
     assert page.url.endswith("#passage") and page.locator("#passage mark").count() >= 1

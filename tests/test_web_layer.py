@@ -82,7 +82,18 @@ BAD_PARAMETERS = [
     ({"q": "-only"}, "q", "q has nothing to search for (it only excludes words)"),
     ({"q": "x" * 1001}, "q", "q is 1001 characters; the limit is 1000."),
     ({"limit": "5"}, "q", "q is required, e.g. /api/search?q=your+words"),
-    ({"q": "a", "sort": "date"}, "sort", "Unknown parameter 'sort'; accepted: "),
+    ({"q": "a", "order": "date"}, "order", "Unknown parameter 'order'; accepted: "),
+    (
+        {"q": "a", "sort": "date"},
+        "sort",
+        "sort='date' is not one of relevance, date_desc, date_asc.",
+    ),
+    ({"q": "a", "lang_scope": "x"}, "lang_scope", "lang_scope='x' is not one of article, passage."),
+    (
+        {"q": "a", "skip_translation": "fr"},
+        "skip_translation",
+        "skip_translation='fr' is not a language queries are translated into; use one of en, es.",
+    ),
 ]
 
 
@@ -94,8 +105,8 @@ def test_api_and_page_json_agree_on_every_bad_parameter(
     page = client.get("/", params={**params, "format": "json"})
     assert api.status_code == page.status_code == 400
     api_error, page_error = api.json()["error"], page.json()["error"]
-    # The page accepts one more parameter, `format`, and says so; nothing else differs.
-    page_error["message"] = page_error["message"].replace(" format,", "")
+    # The page accepts one more parameter, `ui`, and says so; nothing else differs.
+    page_error["message"] = page_error["message"].replace(", ui.", ".")
     assert api_error == page_error
     assert api_error["parameter"] == parameter
     assert api_error["code"] == "bad_parameter"
@@ -115,6 +126,15 @@ def test_the_html_page_shows_the_same_message(
     assert message.replace("'", "&#39;")[:40] in page.text
 
 
+def test_an_unknown_format_is_a_400_in_the_api_and_on_the_page(client: TestClient) -> None:
+    message = "format='xml' is not one of json, csv, markdown."
+    api = client.get("/api/search", params={"q": "a", "format": "xml"})
+    assert api.status_code == 400 and api.json()["error"]["message"] == message
+    page = client.get("/", params={"q": "a", "format": "xml"})
+    assert page.status_code == 400 and "That search did not work" in page.text
+    assert message.replace("'", "&#39;") in page.text
+
+
 def test_empty_values_mean_the_default_everywhere(client: TestClient) -> None:
     params = {"q": "flooding", "limit": "", "offset": "", "date_from": "", "mode": ""}
     api = client.get("/api/search", params=params)
@@ -126,11 +146,11 @@ def test_empty_values_mean_the_default_everywhere(client: TestClient) -> None:
 
 def test_unknown_parameter_lists_the_accepted_ones(client: TestClient) -> None:
     message = client.get("/api/search", params={"q": "a", "foo": "bar"}).json()["error"]["message"]
-    for name in ("q", "mode", "limit", "lang", "date_from", "translate"):
+    for name in ("q", "mode", "limit", "lang", "date_from", "translate", "sort", "format"):
         assert name in message
-    assert "format" not in message  # only the page reads `format`
+    assert "ui" not in message.split(": ", 1)[1].split(", ")  # only the page reads `ui`
     page_message = client.get("/", params={"q": "a", "foo": "1", "format": "json"}).json()
-    assert "format" in page_message["error"]["message"]
+    assert page_message["error"]["message"].endswith(", ui.")
 
 
 def test_openapi_declares_bounds_enums_and_formats(client: TestClient) -> None:

@@ -42,6 +42,7 @@ class Variant:
             rrf_k=self.rrf_k,
             translate=translate,
             highlight=False,  # highlighting is for people; it would double the run
+            relevance_floor=False,  # the ranking is judged, not where the page cuts it
         )
 
     def settings(self) -> dict[str, object]:

@@ -1,13 +1,24 @@
 // Small enhancements; every page works without them.
 // "/" focuses the search box, j/k (or arrows) move between results,
-// changing mode or language re-runs the search at once.
+// changing mode, language or source re-runs the search at once (dates wait for
+// Apply or Enter: a half-typed date is not a search).
 (function () {
   "use strict";
   var box = document.getElementById("q");
   var form = box && box.form;
   if (form) {
+    // Empty fields (no date, any source) stay out of the URL: it is the page's state.
+    form.addEventListener("submit", function () {
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (el.name && el.name !== "q" && el.value === "") el.disabled = true;
+      });
+    });
+    window.addEventListener("pageshow", function () {  // back to a page left disabled
+      Array.prototype.forEach.call(form.elements, function (el) { el.disabled = false; });
+    });
     form.addEventListener("change", function (event) {
-      if (event.target.type === "radio" && box.value.trim()) {
+      var kind = event.target.type;
+      if ((kind === "radio" || kind === "select-one") && box.value.trim()) {
         form.requestSubmit ? form.requestSubmit() : form.submit();
       }
     });

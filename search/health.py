@@ -1,0 +1,67 @@
+"""What `/api/health` reports, built from the served generation's manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from indexer.manifest import Manifest
+
+__all__ = ["Health", "HealthModel", "HealthTranslation", "health_report"]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthModel:
+    name: str
+    dimension: int
+    multilingual: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HealthTranslation:
+    query: bool  # queries are translated now
+    index: bool  # the index holds passage translations
+    embedding_pivot: str | None  # language other passages were embedded through
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What `/api/health` reports; `degraded` lists everything running below par."""
+
+    status: Literal["ok", "degraded"]
+    generation: str
+    built_at: str
+    articles: int
+    passages: int
+    passages_by_language: dict[str, int]
+    model: HealthModel
+    translation: HealthTranslation
+    degraded: list[str]
+
+
+def health_report(manifest: Manifest, *, problems: list[str], query_translation: bool) -> Health:
+    """`problems`: why a newer generation is not served (see `search.generation`)."""
+    degraded = list(problems)
+    if not query_translation:
+        degraded.append("query translation off: Apertium unavailable or disabled")
+    if not manifest.translation.enabled:
+        degraded.append(f"index built without translation ({manifest.translation.reason})")
+    return Health(
+        status="degraded" if degraded else "ok",
+        generation=manifest.generation,
+        built_at=manifest.created_at,
+        articles=manifest.articles,
+        passages=manifest.passages,
+        passages_by_language=dict(manifest.passages_by_language),
+        model=HealthModel(
+            name=manifest.model.name,
+            dimension=manifest.model.dimension,
+            multilingual=manifest.model.multilingual,
+        ),
+        translation=HealthTranslation(
+            query=query_translation,
+            index=manifest.translation.enabled,
+            embedding_pivot=manifest.translation.embedding_pivot,
+        ),
+        degraded=degraded,
+    )

@@ -1,0 +1,140 @@
+""" "Did you mean": close words from the index's own vocabulary for words that match nothing.
+
+A query word is *unmatched* when none of its analyzed forms occurs in any text
+field of the index (English, Spanish, other, and the passages' machine
+translations), so a word found only through translation is not "misspelt". For
+each unmatched word the closest word of the vocabulary (the words of the articles
+themselves, in whatever language they are written) within a small edit distance
+is suggested, the more frequent on a tie. Words are compared lowercased and
+without accents, and suggested as written in the articles ("atentdo" ->
+"atentado", "extorsion" stays: it matches "extorsión").
+
+The vocabulary is read from the articles once per generation, on the first query
+that needs it. It holds the originals only: on a corpus in one language, words of
+the other language are not suggested (their translations are indexed as stems,
+which are no words to show).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from indexer.analysis import FIELD_BY_LANGUAGE, OTHER_FIELD, TRANSLATED_FIELD_BY_LANGUAGE
+from search.lru import LruCache
+from search.models import Correction, Suggestion
+from search.query_parser import ParsedQuery
+from search.snapshot import IndexSnapshot
+
+__all__ = ["Suggester", "Vocabulary"]
+
+_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)  # letters only, three or more
+_FIELDS = (*FIELD_BY_LANGUAGE.values(), OTHER_FIELD, *TRANSLATED_FIELD_BY_LANGUAGE.values())
+_CANDIDATES = 12
+
+
+def _fold(word: str) -> str:
+    """Lowercase without accents: "Atentádo" -> "atentado"."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _max_edits(word: str) -> int:
+    return 1 if len(word) <= 5 else 2
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Folded word -> (its most frequent written form, how often it occurs)."""
+
+    words: dict[str, tuple[str, int]]
+
+    @classmethod
+    def of(cls, texts: list[str]) -> Vocabulary:
+        written: Counter[str] = Counter()
+        for text in texts:
+            written.update(word.casefold() for word in _WORD.findall(text))
+        words: dict[str, tuple[str, int]] = {}
+        for form, count in written.most_common():  # most frequent form first
+            folded = _fold(form)
+            known = words.get(folded)
+            words[folded] = (known[0], known[1] + count) if known else (form, count)
+        return cls(words)
+
+    def closest(self, word: str) -> str | None:
+        folded = _fold(word)
+        limit = _max_edits(folded)
+        found = process.extract(
+            folded,
+            self.words.keys(),
+            scorer=Levenshtein.distance,
+            score_cutoff=limit,
+            limit=_CANDIDATES,
+        )
+        candidates = [(distance, -self.words[k][1], k) for k, distance, _ in found if k != folded]
+        if not candidates:
+            return None
+        return self.words[min(candidates)[2]][0]
+
+
+class Suggester:
+    def __init__(self) -> None:
+        self._vocabularies: LruCache[str, Vocabulary] = LruCache(2)
+        self._lock = threading.Lock()
+
+    def suggest(
+        self, snapshot: IndexSnapshot, parsed: ParsedQuery, query: str
+    ) -> Suggestion | None:
+        """`query` with each unmatched word replaced by its closest vocabulary word, or
+        None when every word matches or nothing close exists."""
+        unmatched = [word for word in dict.fromkeys(parsed.terms) if _unmatched(snapshot, word)]
+        if not unmatched:
+            return None
+        vocabulary = self._vocabulary(snapshot)
+        corrections = []
+        for word in unmatched:
+            replacement = vocabulary.closest(word)
+            if replacement is not None:
+                corrections.append(Correction(word=word, suggestion=replacement))
+        if not corrections:
+            return None
+        corrected = query
+        for correction in corrections:
+            pattern = re.compile(rf"(?<!\w){re.escape(correction.word)}(?!\w)", re.IGNORECASE)
+            literal = correction.suggestion.replace("\\", "\\\\")  # literal in re.sub
+            corrected = pattern.sub(literal, corrected, count=1)
+        return Suggestion(query=corrected, corrections=corrections)
+
+    def _vocabulary(self, snapshot: IndexSnapshot) -> Vocabulary:
+        vocabulary = self._vocabularies.get(snapshot.generation)
+        if vocabulary is None:
+            with self._lock:
+                vocabulary = self._vocabularies.get(snapshot.generation)
+                if vocabulary is None:
+                    vocabulary = Vocabulary.of(_article_texts(snapshot))
+                    self._vocabularies.put(snapshot.generation, vocabulary)
+        return vocabulary
+
+
+def _unmatched(snapshot: IndexSnapshot, word: str) -> bool:
+    """No analyzed form of `word` occurs in any text field. A stop word of either
+    language ("contra", "the") is never unmatched: the index drops it on purpose."""
+    if not _WORD.fullmatch(word):
+        return False  # numbers, codes, one- and two-letter words: nothing to correct
+    for field in _FIELDS:
+        tokens = snapshot.analyzers.analyze(field, word)
+        if not tokens and field != OTHER_FIELD:
+            return False  # a stop word in this field's language
+        if any(snapshot.searcher.doc_freq(field, token) > 0 for token in tokens):
+            return False
+    return True
+
+
+def _article_texts(snapshot: IndexSnapshot) -> list[str]:
+    return [article.text for article in snapshot.articles.values()]
