@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
@@ -52,8 +53,17 @@ def export_response(export: Export) -> Response:
     return Response(
         export.body,
         media_type=export.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
+        headers={"Content-Disposition": content_disposition(export.filename)},
     )
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header any client reads (RFC 6266): headers are Latin-1, so the
+    plain `filename` is an ASCII fallback ("búsqueda" -> "busqueda", other scripts
+    dropped) and `filename*` carries the real name, UTF-8 percent-encoded (RFC 5987)."""
+    folded = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "-", folded).strip("-") or "results"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def article_link(base_url: str, result: SearchResult, query: str) -> str:

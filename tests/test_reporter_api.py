@@ -270,7 +270,9 @@ def test_export_csv_cites_every_result(client: TestClient) -> None:
     )
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
-    assert response.headers["content-disposition"] == 'attachment; filename="search-flooding.csv"'
+    assert response.headers["content-disposition"].startswith(
+        'attachment; filename="search-flooding.csv"'
+    )
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["rank"] for r in rows] == ["1", "2", "3"]
     assert set(rows[0]) == {
@@ -293,7 +295,7 @@ def test_export_markdown_quotes_and_links(client: TestClient) -> None:
     response = client.get("/api/search", params={"q": "Harfuch", "format": "markdown"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/markdown; charset=utf-8"
-    assert response.headers["content-disposition"].endswith('filename="search-harfuch.md"')
+    assert 'filename="search-harfuch.md"' in response.headers["content-disposition"]
     text = response.text
     assert text.startswith("# Search results: “Harfuch”\n")
     assert "1. **Harfuch speaks after the attack** — Reuters, 2020-07-14" in text
@@ -360,3 +362,18 @@ def test_the_page_lists_facet_values_beyond_the_first_behind_more(
     assert source.count('<details class="facet-more"><summary>2 more</summary>') == 1
     assert 'href="/?q=flooding&amp;mode=lexical&amp;source=Reuters"' in source
     assert '<span class="fv muted">No source</span>' in source
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("query", ["Ā", "búsqueda de café", "東京 flooding", 'x"; y'])
+def test_export_filenames_survive_any_query(query: str) -> None:
+    """Found by schemathesis: a non-Latin-1 query in the download name was a 500."""
+    from urllib.parse import unquote
+
+    from search.export import content_disposition
+
+    header = content_disposition(f"search-{query}.csv")
+    header.encode("latin-1")  # what an HTTP header must be
+    fallback = header.split('filename="')[1].split('"')[0]
+    assert fallback and '"' not in fallback
+    assert unquote(header.split("filename*=UTF-8''")[1]) == f"search-{query}.csv"
