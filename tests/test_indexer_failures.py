@@ -275,6 +275,7 @@ def test_info_into_a_closed_pipe_exits_quietly(live_index: Path, json_flag: list
     )
     assert process.stdout is not None and process.stderr is not None
     process.stdout.close()
-    err = process.stderr.read().decode()
+    with process.stderr:
+        err = process.stderr.read().decode()
     assert process.wait(timeout=60) == 0, err
     assert err == ""

@@ -76,7 +76,8 @@ def export(encoder: Encoder, tmp_path_factory: pytest.TempPathFactory) -> Export
 @pytest.fixture(scope="module")
 def sample() -> list[str]:
     """200 XQuAD paragraphs, 100 English and 100 Spanish; many exceed 256 tokens."""
-    rows = [json.loads(line) for line in (XQUAD / "corpus.jsonl").open(encoding="utf-8")]
+    lines = (XQUAD / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
     english = [r["text"] for r in rows if r["_id"].startswith("en")][:100]
     spanish = [r["text"] for r in rows if r["_id"].startswith("es")][:100]
     return english + spanish
