@@ -29,7 +29,6 @@ import argparse
 import json
 import math
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,10 +38,9 @@ import numpy as np
 
 from indexer.encoder import Encoder
 from indexer.settings import default_model_ref
-from indexer.translation import open_translator
-from search.engine import EngineOptions, SearchEngine
+from search.engine import SearchEngine
 from search.evaluation.beir import DataSet, load_beir
-from search.evaluation.run import build_corpus_index
+from search.evaluation.run import engine_over_corpus
 from search.evaluation.sampling import select_queries
 from search.models import SearchRequest
 
@@ -185,31 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     data_set = load_beir(args.data)
     queries = select_queries(data_set.judged_queries(), args.max_queries)
     encoder = Encoder(default_model_ref(), threads=1)
-    translator = open_translator("auto")
-    try:
-        with tempfile.TemporaryDirectory(prefix="search-floor-") as work_dir:
-            build_corpus_index(
-                data_set.corpus,
-                work_dir=Path(work_dir),
-                model_ref=encoder.model_ref,
-                translation="auto",
-                encoder=encoder,
-            )
-            engine = SearchEngine(
-                Path(work_dir) / "index",
-                options=EngineOptions(query_translation=translator is not None),
-                translator=translator,
-                encoder=encoder,
-            )
-            samples = measure(engine, data_set, queries)
-    finally:
-        if translator is not None:
-            translator.close()
+    with engine_over_corpus(data_set.corpus, encoder=encoder, prefix="search-floor-") as engine:
+        translation = engine.translation_available
+        samples = measure(engine, data_set, queries)
     result = report(samples) | {
         "data": str(args.data),
         "queries": len(queries),
         "model": encoder.model_ref,
-        "translation": translator is not None,
+        "translation": translation,
         "seconds": round(time.perf_counter() - started, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

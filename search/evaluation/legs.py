@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +27,10 @@ from pathlib import Path
 from indexer.boilerplate import BOILERPLATE_RULES
 from indexer.encoder import Encoder
 from indexer.settings import default_model_ref
-from indexer.translation import open_translator
 from search.engine import SearchEngine
 from search.evaluation.beir import DataSet, load_beir
 from search.evaluation.metrics import SplitMetrics, evaluate_splits
-from search.evaluation.run import build_corpus_index
+from search.evaluation.run import engine_over_corpus
 from search.evaluation.sampling import query_language, select_queries
 from search.models import PER_ARTICLE_RANGE, SearchRequest
 
@@ -209,24 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     data_set = load_beir(args.data)
     queries = select_queries(data_set.judged_queries(), args.max_queries)
     encoder = Encoder(default_model_ref(), threads=1)
-    translator = open_translator("auto")
-    try:
-        with tempfile.TemporaryDirectory(prefix="search-legs-") as work_dir:
-            build_corpus_index(
-                data_set.corpus,
-                work_dir=Path(work_dir),
-                model_ref=encoder.model_ref,
-                translation="auto",
-                encoder=encoder,
-            )
-            engine = SearchEngine(Path(work_dir) / "index", translator=translator, encoder=encoder)
-            boilerplate = {
-                p.passage_id: p.boilerplate for p in engine.snapshot.passages if p.boilerplate
-            }
-            runs = collect_leg_runs(engine, {query.id: query.text for query in queries})
-    finally:
-        if translator is not None:
-            translator.close()
+    with engine_over_corpus(data_set.corpus, encoder=encoder, prefix="search-legs-") as engine:
+        boilerplate = {
+            p.passage_id: p.boilerplate for p in engine.snapshot.passages if p.boilerplate
+        }
+        runs = collect_leg_runs(engine, {query.id: query.text for query in queries})
     _report(data_set, runs, boilerplate)
     return 0
 

@@ -9,9 +9,11 @@ an article is a corpus document, so a response is already a document ranking.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -20,7 +22,8 @@ import numpy as np
 
 from indexer.build import BuildOptions, BuildReport, build_index
 from indexer.encoder import Encoder
-from search.engine import SearchEngine
+from indexer.translation import open_translator
+from search.engine import EngineOptions, SearchEngine
 from search.errors import SearchError
 from search.evaluation.beir import CorpusDoc, Query
 from search.evaluation.variants import Variant
@@ -29,6 +32,7 @@ __all__ = [
     "VariantRun",
     "article_ranking",
     "build_corpus_index",
+    "engine_over_corpus",
     "latency_summary",
     "run_variant",
     "write_articles",
@@ -67,6 +71,33 @@ def write_articles(docs: Iterable[CorpusDoc], path: Path) -> int:
             handle.write(json.dumps(article, ensure_ascii=False) + "\n")
             count += 1
     return count
+
+
+@contextmanager
+def engine_over_corpus(
+    docs: Iterable[CorpusDoc], *, encoder: Encoder, prefix: str
+) -> Iterator[SearchEngine]:
+    """A throwaway index of `docs` in a temporary directory and an engine over it,
+    translating at both ends where Apertium is installed; all removed afterwards."""
+    translator = open_translator("auto")
+    try:
+        with tempfile.TemporaryDirectory(prefix=prefix) as work_dir:
+            build_corpus_index(
+                docs,
+                work_dir=Path(work_dir),
+                model_ref=encoder.model_ref,
+                translation="auto",
+                encoder=encoder,
+            )
+            yield SearchEngine(
+                Path(work_dir) / "index",
+                options=EngineOptions(query_translation=translator is not None),
+                translator=translator,
+                encoder=encoder,
+            )
+    finally:
+        if translator is not None:
+            translator.close()
 
 
 def build_corpus_index(
