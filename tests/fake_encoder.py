@@ -12,9 +12,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from indexer.build import BuildOptions, BuildReport, build_index
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -42,3 +45,15 @@ class FakeEncoder:
                 vectors[row, bucket] += 1.0 if digest[4] & 1 else -1.0
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def build_fake_index(
+    sources: Sequence[Path], index_dir: Path, *, encoder: FakeEncoder | None = None
+) -> BuildReport:
+    """A real build (reading, chunking, tantivy, atomic publish) embedding with the fake
+    encoder instead of the model; translation off, so no Apertium is needed."""
+    encoder = encoder or FakeEncoder()
+    options = BuildOptions(
+        sources=tuple(sources), index_dir=index_dir, model_ref=encoder.model_ref, translation="off"
+    )
+    return build_index(options, encoder=encoder)  # type: ignore[arg-type]

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from indexer.build import BuildOptions, build_index
 from indexer.layout import IndexLayout
 from search.app import create_app
 from search.engine import SearchEngine
@@ -25,17 +24,14 @@ from search.errors import IndexCorruptError
 from search.models import SearchRequest
 from tests.conftest import REPO_ROOT
 from tests.corpus import ARTICLES, write_corpus
-from tests.fake_encoder import FakeEncoder
+from tests.fake_encoder import FakeEncoder, build_fake_index
 
 pytestmark = pytest.mark.fast
 ENCODER = FakeEncoder()
 
 
 def _build(index_dir: Path, corpus: Path) -> str:
-    options = BuildOptions(
-        sources=(corpus,), index_dir=index_dir, model_ref=ENCODER.model_ref, translation="off"
-    )
-    return build_index(options, encoder=ENCODER).manifest.generation  # type: ignore[arg-type]
+    return build_fake_index([corpus], index_dir, encoder=ENCODER).manifest.generation
 
 
 def _flip_bytes(path: Path, *, from_end: int) -> None:

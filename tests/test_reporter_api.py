@@ -18,11 +18,10 @@ from typing import ClassVar
 import pytest
 from fastapi.testclient import TestClient
 
-from indexer.build import BuildOptions, build_index
 from search.app import create_app
 from search.engine import EngineOptions, SearchEngine
 from tests.corpus import QUOTE_ARTICLE
-from tests.fake_encoder import FakeEncoder
+from tests.fake_encoder import FakeEncoder, build_fake_index
 
 pytestmark = pytest.mark.fast
 
@@ -94,13 +93,7 @@ def client(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
         "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in ARTICLES), encoding="utf-8"
     )
     encoder = FakeEncoder(dimension=1024)  # few hash collisions: unrelated words ~ 0
-    options = BuildOptions(
-        sources=(articles,),
-        index_dir=root / "index",
-        model_ref=encoder.model_ref,
-        translation="off",
-    )
-    build_index(options, encoder=encoder)  # type: ignore[arg-type]
+    build_fake_index([articles], root / "index", encoder=encoder)
     engine = SearchEngine(
         root / "index",
         options=EngineOptions(meaning_floor=FLOOR),

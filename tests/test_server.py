@@ -124,20 +124,11 @@ def _raw_request(base_url: str, request_line: str) -> bytes:
 @pytest.fixture(scope="module")
 def fake_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """A real uvicorn over a small index built with the fake encoder (no model)."""
-    from indexer.build import BuildOptions, build_index
-    from tests.fake_encoder import FakeEncoder
+    from tests.fake_encoder import FakeEncoder, build_fake_index
 
     root = tmp_path_factory.mktemp("fake-server")
     encoder = FakeEncoder()
-    build_index(
-        BuildOptions(
-            sources=(write_corpus(root / "corpus"),),
-            index_dir=root / "index",
-            model_ref=encoder.model_ref,
-            translation="off",
-        ),
-        encoder=encoder,  # type: ignore[arg-type]
-    )
+    build_fake_index([write_corpus(root / "corpus")], root / "index", encoder=encoder)
     engine = SearchEngine(root / "index", encoder=encoder)
     with serve(create_app(engine, reload_seconds=0)) as base_url:
         yield base_url
@@ -214,8 +205,7 @@ def test_query_cli_exits_quietly_when_its_reader_leaves(tmp_path: Path, build) -
 def test_overload_is_answered_503_at_once_and_the_rest_are_served(tmp_path: Path) -> None:
     """One worker and no queue: a second search is refused with 503 and Retry-After
     while the first is held inside the encoder; health still answers."""
-    from indexer.build import BuildOptions, build_index
-    from tests.fake_encoder import FakeEncoder
+    from tests.fake_encoder import FakeEncoder, build_fake_index
 
     class GatedEncoder(FakeEncoder):
         """Encodes only once the test opens the gate (queries only; the build is done)."""
@@ -231,15 +221,7 @@ def test_overload_is_answered_503_at_once_and_the_rest_are_served(tmp_path: Path
             return super().encode(texts, batch_size=batch_size)
 
     encoder = GatedEncoder()
-    build_index(
-        BuildOptions(
-            sources=(write_corpus(tmp_path / "corpus"),),
-            index_dir=tmp_path / "index",
-            model_ref=encoder.model_ref,
-            translation="off",
-        ),
-        encoder=FakeEncoder(),  # type: ignore[arg-type]
-    )
+    build_fake_index([write_corpus(tmp_path / "corpus")], tmp_path / "index")  # ungated
     engine = SearchEngine(tmp_path / "index", encoder=encoder)
     statuses: dict[str, int] = {}
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from indexer.build import BuildOptions, build_index
 from search.app import create_app
 from search.engine import SearchEngine
 from tests.corpus import write_corpus, write_jsonl
-from tests.fake_encoder import FakeEncoder
+from tests.fake_encoder import FakeEncoder, build_fake_index
 
 pytestmark = pytest.mark.fast
 
@@ -37,13 +36,7 @@ def client(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
             {"id": "xss", "text": "<script>alert(1)</script> flooding & <b>mud</b>"},
         ],
     )
-    options = BuildOptions(
-        sources=(corpus, extra),
-        index_dir=root / "index",
-        model_ref=encoder.model_ref,
-        translation="off",
-    )
-    build_index(options, encoder=encoder)  # type: ignore[arg-type]
+    build_fake_index([corpus, extra], root / "index", encoder=encoder)
     engine = SearchEngine(root / "index", encoder=encoder)
     with TestClient(create_app(engine, reload_seconds=0)) as test_client:
         yield test_client
