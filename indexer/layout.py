@@ -2,19 +2,29 @@
 
     index/
       current -> generations/<id>       symlink, switched atomically (rename)
-      generations/<id>/                 one complete, immutable build
+      generations/<id>/                 one complete generation, immutable once live
         manifest.json                   how it was built (see `indexer.manifest`)
-        articles.jsonl                  one article per line (id, title, text, ...)
-        passages.jsonl                  one passage per line; line number == row
-        embeddings.npy                  float32 (passages, dim), L2-normalised, mmap-able
-        tantivy/                        the BM25 index; each document carries its `row`
-      generations/<id>.partial/         a build in progress (or a crashed one)
-      .build.lock                       one build at a time
+        metadata.sqlite, row_*.npy      articles and passages (`indexer.metadata_store`)
+        vectors.f32                     float32 (rows, dim), L2-normalised, mmap-able
+        vectors.usearch                 the HNSW graph, above a size (`indexer.vector_index`)
+        tantivy/                        the BM25 index (`indexer.lexical_segments`)
+      generations/<id>.partial/         a build or change in progress (or a crashed one)
+      cache/encodings.sqlite            vectors and translations computed so far
+      models/<hash>/                    the model exported to ONNX
+      .build.lock                       one writer at a time
 
-A build writes a `.partial` directory, renames it to its final name and then
+A writer fills a `.partial` directory, renames it to its final name and then
 replaces `current` with one `rename(2)` of a fresh symlink: a reader sees the old
 generation or the new one, never half of either. A crash at any moment leaves
-`current` untouched; the next build removes the leftovers.
+`current` untouched; the next writer removes the leftovers.
+
+Rows (passage numbers) are never reused: a change appends rows and marks removed
+ones dead. So a change shares what it can with the generation before it instead
+of copying it: tantivy segment files are hard links, and `vectors.f32` is the same
+file (a hard link) with the new rows appended. A reader maps only the rows its
+manifest names, so appending never changes what it sees; a writer that crashed
+after appending leaves rows past every manifest's count, which the next writer
+cuts off before appending its own.
 """
 
 from __future__ import annotations
@@ -25,8 +35,11 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
 
 from indexer.errors import IndexCorruptError, IndexerError, IndexNotFoundError
 
@@ -35,9 +48,9 @@ __all__ = [
     "GenerationPaths",
     "IndexLayout",
     "PassageRecord",
-    "read_articles_store",
-    "read_passages_store",
-    "write_jsonl",
+    "extend_vectors",
+    "open_vectors",
+    "read_vectors",
 ]
 
 _PARTIAL_SUFFIX = ".partial"
@@ -89,8 +102,8 @@ class GenerationPaths:
         return self.root / "passages.jsonl"
 
     @property
-    def embeddings(self) -> Path:
-        return self.root / "embeddings.npy"
+    def vectors(self) -> Path:
+        return self.root / "vectors.f32"
 
     @property
     def tantivy(self) -> Path:
@@ -180,58 +193,51 @@ class IndexLayout:
         return GenerationPaths(final)
 
 
-def write_jsonl(path: Path, records: list[ArticleRecord] | list[PassageRecord]) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for record in records:
-            fields = asdict(record)
-            if isinstance(record, PassageRecord) and record.boilerplate is None:
-                del fields["boilerplate"]
-            handle.write(json.dumps(fields, ensure_ascii=False) + "\n")
-
-
-def read_articles_store(paths: GenerationPaths) -> list[ArticleRecord]:
+def open_vectors(path: Path, rows: int, dimension: int) -> npt.NDArray[np.float32]:
+    """The first `rows` rows of a vectors file, memory-mapped read-only."""
+    if rows == 0:
+        return np.zeros((0, dimension), dtype=np.float32)
+    needed = rows * dimension * 4
     try:
-        return [ArticleRecord(**record) for record in _read_jsonl(paths.articles)]  # type: ignore[arg-type]
-    except TypeError as error:
-        raise _bad_record(paths.articles, error) from error
-
-
-def read_passages_store(paths: GenerationPaths) -> list[PassageRecord]:
-    try:
-        passages = [PassageRecord(**record) for record in _read_jsonl(paths.passages)]  # type: ignore[arg-type]
-    except TypeError as error:
-        raise _bad_record(paths.passages, error) from error
-    for expected, passage in enumerate(passages):
-        if passage.row != expected:
+        size = path.stat().st_size
+        if size < needed:
             raise IndexCorruptError(
-                f"{paths.passages}: line {expected + 1} has row {passage.row}; the generation "
-                "is corrupt. Rebuild it with: python -m indexer build"
+                f"{path} holds {size} bytes; the manifest needs {rows} rows of {dimension} "
+                f"float32 ({needed} bytes). Rebuild with: python -m indexer build"
             )
-    return passages
-
-
-def _bad_record(path: Path, error: TypeError) -> IndexCorruptError:
-    return IndexCorruptError(
-        f"{path} holds a record of the wrong shape ({error}). Rebuild the index with: "
-        "python -m indexer build"
-    )
-
-
-def _read_jsonl(path: Path) -> Iterator[dict[str, object]]:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise IndexCorruptError(
-                        f"{path}:{number} is not valid JSON ({error.msg}). Rebuild the index "
-                        "with: python -m indexer build"
-                    ) from error
+        return np.memmap(path, dtype=np.float32, mode="r", shape=(rows, dimension))
     except OSError as error:
         raise IndexCorruptError(
             f"Cannot read {path}: {error.strerror}. Rebuild with: python -m indexer build"
         ) from error
+
+
+def read_vectors(paths: GenerationPaths) -> npt.NDArray[np.float32]:
+    """A generation's vectors, every row (dead ones included), by its manifest."""
+    try:
+        manifest = json.loads(paths.manifest.read_text(encoding="utf-8"))
+        rows, dimension = int(manifest["rows"]), int(manifest["model"]["dimension"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise IndexCorruptError(f"Cannot read {paths.manifest}: {error}") from error
+    return open_vectors(paths.vectors, rows, dimension)
+
+
+def extend_vectors(
+    previous: Path | None, target: Path, rows: int, dimension: int, new: npt.NDArray[np.float32]
+) -> None:
+    """`target` = the first `rows` rows of `previous` (shared by a hard link) + `new`."""
+    if previous is None:
+        with target.open("wb") as handle:
+            handle.write(np.ascontiguousarray(new, dtype=np.float32).tobytes())
+        return
+    try:
+        os.link(previous, target)
+    except OSError:  # a filesystem without hard links: a copy, correct but slower
+        shutil.copyfile(previous, target)
+    with target.open("r+b") as handle:
+        handle.truncate(rows * dimension * 4)  # a crashed writer's rows, never anyone's
+        handle.seek(0, os.SEEK_END)
+        handle.write(np.ascontiguousarray(new, dtype=np.float32).tobytes())
 
 
 def _fsync_tree(root: Path) -> None:

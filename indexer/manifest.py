@@ -15,7 +15,9 @@ from indexer.errors import IndexCorruptError
 
 __all__ = ["SCHEMA_VERSION", "Manifest", "ModelInfo", "OnnxInfo", "TranslationInfo"]
 
-SCHEMA_VERSION = 1
+# 2: the metadata store, the shared vectors file and lexical segments (incremental
+# changes); 1 held articles.jsonl, passages.jsonl and embeddings.npy.
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,13 @@ class Manifest:
     # wall seconds per build stage; translation overlaps embedding (see build.py)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     onnx: OnnxInfo | None = None  # None: built before ONNX export existed
+    rows: int = 0  # rows in the vectors file and the store's columns, dead ones included
+    vector_index: dict[str, Any] | None = None  # `indexer.vector_index.VectorIndexInfo`
+    # batch name -> tantivy's meta.json entry of its segment (`indexer.lexical_segments`)
+    lexical_segments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # what made this generation: "build", or a change ("add", "remove", "sync", "api")
+    # with its counts: articles added/replaced/removed, passages encoded/rewritten
+    change: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True)

@@ -11,6 +11,15 @@ size:
     row_date.npy     int32   the article's date as a proleptic ordinal, -1 when none
     row_article.npy  int32   the article's integer key (group passages without SQL)
     row_live.npy     bool    False for rows removed since the build
+    row_content_free.npy bool True for content-free boilerplate (`indexer.boilerplate`)
+    row_tiebreak.npy uint32  a hash of the passage id: equal scores rank by it, not by
+                             row, so an index's order never depends on its history
+
+Besides what a reader needs, the store keeps what an incremental change needs
+(`indexer.update`): each passage's translation and lexical segment (a segment is
+rewritten from here, without the model or Apertium, when one of its passages is
+removed), each article's origin file and content hash, and the size and
+modification time of every source file seen (`indexer.sync` skips unchanged files).
 
 Published generations never change, so readers open the database with
 `mode=ro&immutable=1`: no file locks, no journal checks. That is safe only because
@@ -28,10 +37,11 @@ from __future__ import annotations
 
 import array
 import contextlib
+import hashlib
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import astuple
 from datetime import date
 from pathlib import Path
@@ -40,10 +50,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from indexer.boilerplate import is_content_free
 from indexer.errors import IndexCorruptError
-from indexer.layout import ArticleRecord, PassageRecord
+from indexer.layout import ArticleRecord, GenerationPaths, PassageRecord
+from indexer.lexical_segments import LexicalDocument
 
-__all__ = ["MetadataStore", "MetadataWriter", "write_metadata_store"]
+__all__ = [
+    "MetadataStore",
+    "MetadataWriter",
+    "read_articles_store",
+    "read_passages_store",
+    "tiebreak_key",
+    "write_metadata_store",
+]
 
 DATABASE_FILE = "metadata.sqlite"
 _NONE = -1
@@ -54,19 +73,27 @@ _COLUMNS = {
     "row_date": ("i", np.int32),
     "row_article": ("i", np.int32),
     "row_live": ("B", np.bool_),
+    "row_content_free": ("B", np.bool_),
+    "row_tiebreak": ("I", np.uint32),
 }
 _SCHEMA = """
 CREATE TABLE articles (key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL,
-    text TEXT NOT NULL, lang TEXT NOT NULL, date TEXT, source TEXT, url TEXT);
+    text TEXT NOT NULL, lang TEXT NOT NULL, date TEXT, source TEXT, url TEXT,
+    origin TEXT, content_hash TEXT);
 CREATE INDEX articles_by_source ON articles (source);
+CREATE INDEX articles_by_origin ON articles (origin);
 CREATE TABLE passages (row INTEGER PRIMARY KEY, passage_id TEXT NOT NULL,
     article_id TEXT NOT NULL, lang TEXT NOT NULL, start_offset INTEGER NOT NULL,
-    end_offset INTEGER NOT NULL, boilerplate TEXT);
+    end_offset INTEGER NOT NULL, boilerplate TEXT, translation TEXT, segment TEXT);
 CREATE INDEX passages_by_article ON passages (article_id, row);
+CREATE INDEX passages_by_segment ON passages (segment, row);
+CREATE TABLE source_files (path TEXT PRIMARY KEY, size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL);
 CREATE TABLE languages (code INTEGER PRIMARY KEY, lang TEXT NOT NULL UNIQUE);
 CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+_BATCH = 500  # ids per `IN (...)`: under SQLite's default limit of 999 parameters
 _CODE_COLUMNS = {"languages": ("code", "lang"), "sources": ("id", "name")}
 _ARTICLE = "SELECT id, title, text, lang, date, source, url FROM articles"
 _PASSAGE = (
@@ -121,9 +148,23 @@ class MetadataWriter:
         """The row the next inserted passage must have (rows are never reused)."""
         return len(self._columns["row_live"])
 
-    def put_article(self, article: ArticleRecord, passages: Sequence[PassageRecord]) -> list[int]:
+    def put_article(
+        self,
+        article: ArticleRecord,
+        passages: Sequence[PassageRecord],
+        *,
+        translations: Sequence[str | None] | None = None,
+        segment: str | None = None,
+        origin: str | None = None,
+        content_hash: str | None = None,
+    ) -> list[int]:
         """Insert or replace an article and its passages; returns the replaced passages'
-        rows (for `VectorSearcher.remove`). New rows must be `next_row`, `next_row + 1`, ..."""
+        rows (for `VectorSearcher.remove`). New rows must be `next_row`, `next_row + 1`, ...
+
+        `translations`: each passage's text in the other primary language (or None);
+        `segment`: the lexical segment its passages are indexed in; `origin`: the
+        source file it was read from; `content_hash`: of what was read (see `indexer.sync`).
+        """
         rows = [p.row for p in passages]
         if rows != list(range(self.next_row, self.next_row + len(rows))):
             raise ValueError(
@@ -131,18 +172,27 @@ class MetadataWriter:
             )
         if any(p.article_id != article.id for p in passages):
             raise ValueError(f"{article.id}: a passage names another article")
+        translated = list(translations) if translations is not None else [None] * len(passages)
+        if len(translated) != len(passages):
+            raise ValueError(
+                f"{article.id}: {len(translated)} translations for {len(rows)} passages"
+            )
         removed = self._remove_passages(article.id)
         sql = self._connection.execute
         key = sql(
-            "INSERT INTO articles (id, title, text, lang, date, source, url) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
-            "text = excluded.text, lang = excluded.lang, date = excluded.date, "
-            "source = excluded.source, url = excluded.url RETURNING key",
-            astuple(article),  # the columns' order is the record's
+            "INSERT INTO articles (id, title, text, lang, date, source, url, origin, content_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "title = excluded.title, text = excluded.text, lang = excluded.lang, "
+            "date = excluded.date, source = excluded.source, url = excluded.url, "
+            "origin = excluded.origin, content_hash = excluded.content_hash RETURNING key",
+            (*astuple(article), origin, content_hash),  # the columns' order is the record's
         ).fetchone()[0]
         self._connection.executemany(
-            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [astuple(passage) for passage in passages],
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (*astuple(passage), translation, segment)
+                for passage, translation in zip(passages, translated, strict=True)
+            ],
         )
         source = self._code("sources", article.source) if article.source else _NONE
         ordinal = date.fromisoformat(article.date).toordinal() if article.date else _NONE
@@ -152,7 +202,80 @@ class MetadataWriter:
             self._columns["row_date"].append(ordinal)
             self._columns["row_article"].append(key)
             self._columns["row_live"].append(1)
+            self._columns["row_content_free"].append(is_content_free(passage.boilerplate))
+            self._columns["row_tiebreak"].append(tiebreak_key(passage.passage_id))
         return removed
+
+    def segment_sizes(self) -> dict[str, int]:
+        """Live passages per lexical segment."""
+        found = self._connection.execute(
+            "SELECT segment, count(*) FROM passages WHERE segment IS NOT NULL GROUP BY segment"
+        )
+        return {str(segment): int(count) for segment, count in found}
+
+    def segments_of(self, article_ids: Iterable[str]) -> set[str]:
+        """The segments holding any passage of these articles."""
+        ids = list(article_ids)
+        found: set[str] = set()
+        for at in range(0, len(ids), _BATCH):
+            part = ids[at : at + _BATCH]
+            marks = ", ".join("?" * len(part))
+            found.update(
+                str(segment)
+                for (segment,) in self._connection.execute(
+                    f"SELECT DISTINCT segment FROM passages WHERE article_id IN ({marks}) "
+                    "AND segment IS NOT NULL",
+                    part,
+                )
+            )
+        return found
+
+    def segment_documents(self, segments: Iterable[str]) -> list[LexicalDocument]:
+        """The lexical documents of every live passage in `segments`, by row: what
+        writing those segments again needs (texts and stored translations)."""
+        names = list(segments)
+        documents: list[LexicalDocument] = []
+        for at in range(0, len(names), _BATCH):
+            part = names[at : at + _BATCH]
+            marks = ", ".join("?" * len(part))
+            documents.extend(
+                LexicalDocument(
+                    row=row,
+                    article_id=article_id,
+                    lang=lang,
+                    text=str(text),
+                    translation=translation,
+                    source=source,
+                    date=day,
+                )
+                for row, article_id, lang, text, translation, source, day in self._execute(
+                    "SELECT p.row, p.article_id, p.lang, "
+                    "substr(a.text, p.start_offset + 1, p.end_offset - p.start_offset), "
+                    "p.translation, a.source, a.date FROM passages p JOIN articles a "
+                    f"ON a.id = p.article_id WHERE p.segment IN ({marks}) ORDER BY p.row",
+                    part,
+                )
+            )
+        return sorted(documents, key=lambda document: document.row)
+
+    def _execute(self, query: str, parameters: Sequence[object]) -> sqlite3.Cursor:
+        return self._connection.execute(query, parameters)
+
+    def assign_segment(self, rows: Sequence[int], segment: str) -> None:
+        self._connection.executemany(
+            "UPDATE passages SET segment = ? WHERE row = ?", [(segment, row) for row in rows]
+        )
+
+    def record_source_files(self, files: Iterable[tuple[str, int, int]]) -> None:
+        """(path, size in bytes, mtime in ns) of source files read in full."""
+        self._connection.executemany(
+            "INSERT OR REPLACE INTO source_files VALUES (?, ?, ?)", list(files)
+        )
+
+    def forget_source_files(self, paths: Iterable[str]) -> None:
+        self._connection.executemany(
+            "DELETE FROM source_files WHERE path = ?", [(path,) for path in paths]
+        )
 
     def delete_article(self, article_id: str) -> list[int]:
         """Remove an article and its passages; returns the passages' rows ([] if unknown)."""
@@ -211,6 +334,8 @@ class MetadataStore:
         self.row_date: npt.NDArray[np.int32] = columns["row_date"]
         self.row_article: npt.NDArray[np.int32] = columns["row_article"]
         self.row_live: npt.NDArray[np.bool_] = columns["row_live"]
+        self.row_content_free: npt.NDArray[np.bool_] = columns["row_content_free"]
+        self.row_tiebreak: npt.NDArray[np.uint32] = columns["row_tiebreak"]
         self._lang_codes: dict[str, int] = dict(self._sql("SELECT lang, code FROM languages"))
 
     @classmethod
@@ -261,6 +386,67 @@ class MetadataStore:
         )
         return str(found[0][0]) if found else None
 
+    def articles(self) -> Iterator[ArticleRecord]:
+        """Every article, by id (streamed: a million passages' texts never sit in memory)."""
+        for found in self._stream(_ARTICLE + " ORDER BY id"):
+            yield ArticleRecord(*found)
+
+    def passages(self) -> Iterator[PassageRecord]:
+        """Every live passage, by row."""
+        for found in self._stream(_PASSAGE + " ORDER BY row"):
+            yield PassageRecord(*found)
+
+    def article_count(self) -> int:
+        return int(self._sql("SELECT count(*) FROM articles")[0][0])
+
+    def article_columns(self) -> list[tuple[int, str, str | None, str | None]]:
+        """(key, lang, source, date) of every article: what `row_article` points to."""
+        return [
+            (int(key), str(lang), source, day)
+            for key, lang, source, day in self._sql("SELECT key, lang, source, date FROM articles")
+        ]
+
+    def language_codes(self) -> dict[str, int]:
+        """Language -> its small integer in `row_lang`."""
+        return dict(self._lang_codes)
+
+    def translated_count(self) -> int:
+        """Live passages stored with a translation."""
+        found = self._sql("SELECT count(*) FROM passages WHERE translation IS NOT NULL")
+        return int(found[0][0])
+
+    def article_origins(self) -> dict[str, tuple[str | None, str | None]]:
+        """Article id -> (origin file, content hash), for `indexer.sync`."""
+        return {
+            str(article_id): (origin, content_hash)
+            for article_id, origin, content_hash in self._sql(
+                "SELECT id, origin, content_hash FROM articles"
+            )
+        }
+
+    def source_files(self) -> dict[str, tuple[int, int]]:
+        """Source file path -> (size, mtime_ns) when it was last read in full."""
+        return {
+            str(path): (int(size), int(mtime))
+            for path, size, mtime in self._sql("SELECT path, size, mtime_ns FROM source_files")
+        }
+
+    def translations(self, rows: Sequence[int]) -> dict[int, str]:
+        """Stored passage translations (the other primary language) of these rows."""
+        found: dict[int, str] = {}
+        for at in range(0, len(rows), _BATCH):
+            part = list(rows[at : at + _BATCH])
+            marks = ", ".join("?" * len(part))
+            found.update(
+                (int(row), str(text))
+                for row, text in self._sql(
+                    f"SELECT row, translation FROM passages WHERE row IN ({marks}) "
+                    "AND translation IS NOT NULL",
+                    part,
+                )
+            )
+        return found
+
     def sources(self) -> list[str]:
         """Sources of the articles present now, sorted."""
         sql = "SELECT DISTINCT source FROM articles WHERE source IS NOT NULL ORDER BY source"
@@ -287,6 +473,10 @@ class MetadataStore:
                 connection.close()
             self._connections.clear()
 
+    def _stream(self, query: str) -> Iterator[Any]:
+        with contextlib.closing(sqlite3.connect(self._uri, uri=True)) as connection:
+            yield from connection.execute(query)
+
     def _sql(self, query: str, parameters: Sequence[object] = ()) -> list[Any]:
         connection = getattr(self._local, "connection", None)
         if connection is None:
@@ -295,6 +485,29 @@ class MetadataStore:
             with self._connections_lock:
                 self._connections.append(connection)
         return connection.execute(query, parameters).fetchall()
+
+
+def tiebreak_key(passage_id: str) -> int:
+    """A stable 32-bit hash of a passage id (BLAKE2b): the order among equal scores."""
+    return int.from_bytes(hashlib.blake2b(passage_id.encode(), digest_size=4).digest(), "little")
+
+
+def read_articles_store(paths: GenerationPaths) -> list[ArticleRecord]:
+    """Every article of a generation, by id (for tools and tests: loads them all)."""
+    store = MetadataStore.open(paths.root)
+    try:
+        return list(store.articles())
+    finally:
+        store.close()
+
+
+def read_passages_store(paths: GenerationPaths) -> list[PassageRecord]:
+    """Every live passage of a generation, by row (for tools and tests)."""
+    store = MetadataStore.open(paths.root)
+    try:
+        return list(store.passages())
+    finally:
+        store.close()
 
 
 def _corrupt(message: str) -> IndexCorruptError:

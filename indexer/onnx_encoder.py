@@ -161,17 +161,35 @@ class OnnxEncoder:
             raise
         except Exception as error:  # onnxruntime and tokenizers raise their own kinds
             raise ModelLoadError(f"Cannot load the ONNX encoder in {directory}: {error}") from error
+        self._counter = tokenizer  # counts whole texts: no padding, no truncation
+        tokenizer = Tokenizer.from_str(tokenizer.to_str())
         tokenizer.no_padding()  # padding is done here, per length-sorted batch
         tokenizer.enable_truncation(
             self.config.max_seq_length, direction=self.config.truncation_side
         )
+        self._counter.no_padding()
+        self._counter.no_truncation()
         self._tokenizer = tokenizer
+        self.directory = directory
         self.model_ref = model_ref
         self.dimension = self.config.dimension
         self.max_seq_length = self.config.max_seq_length
         self.precision = precision
         self.threads = threads
         self.backend = f"onnx-{precision}"
+
+    @property
+    def max_passage_tokens(self) -> int:
+        """Tokens a passage may have without truncation: [CLS] and [SEP] take two."""
+        return self.max_seq_length - 2
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text without special tokens, like `Encoder.count_tokens`
+        (the same tokenizer file): chunking sizes passages with it."""
+        if not texts:
+            return []
+        encodings = self._counter.encode_batch(list(texts), add_special_tokens=False)
+        return [len(encoding.ids) for encoding in encodings]
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> npt.NDArray[np.float32]:
         """Shape (len(texts), dimension), float32, unit-length rows.

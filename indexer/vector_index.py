@@ -61,6 +61,7 @@ __all__ = [
     "VectorIndexInfo",
     "VectorSearcher",
     "build_vector_index",
+    "update_vector_index",
 ]
 
 DEFAULT_THRESHOLD = 20_000  # rows; below it an exact scan takes ~10 ms (measured, loaded)
@@ -134,6 +135,47 @@ def build_vector_index(
     )
 
 
+def update_vector_index(
+    vectors: npt.NDArray[np.float32],
+    live: npt.NDArray[np.bool_],
+    directory: Path,
+    *,
+    base: tuple[Path, dict[str, Any] | None] | None,
+    first_new_row: int,
+    threshold: int = DEFAULT_THRESHOLD,
+    params: HnswParams | None = None,
+) -> VectorIndexInfo:
+    """The vector index of a changed generation, written into `directory`.
+
+    `vectors`: every row, dead ones included; `live`: the rows still present;
+    rows from `first_new_row` on are new. `base`: the previous generation's
+    directory and its recorded info. Below `threshold` rows the exact scan is the
+    index. A previous graph is loaded, loses the dead rows and gains the new live
+    ones (cost: the change, plus reading and writing the graph file); a generation
+    that crosses the threshold builds its graph over the live rows once.
+    """
+    count, dimension = vectors.shape
+    dead = int(count - np.count_nonzero(live))
+    if count < threshold:
+        return VectorIndexInfo(kind="exact", count=count, dimension=dimension, deleted=dead)
+    base_info = VectorIndexInfo.from_dict(base[1]) if base is not None and base[1] else None
+    if base is not None and base_info is not None and base_info.kind == "hnsw":
+        params = base_info.hnsw or HnswParams()
+        index = _open_graph(base[0] / str(base_info.file), base_info, writable=True)
+        index.remove(np.flatnonzero(~live[: base_info.count]).astype(np.uint64))
+        fresh = first_new_row + np.flatnonzero(live[first_new_row:])
+    else:
+        params = params or HnswParams()
+        index = _new_index(dimension, params)
+        fresh = np.flatnonzero(live)
+    if len(fresh):
+        index.add(fresh.astype(np.uint64), np.ascontiguousarray(vectors[fresh]), threads=0)
+    index.save(str(directory / INDEX_FILE))
+    return VectorIndexInfo(
+        kind="hnsw", count=count, dimension=dimension, deleted=dead, file=INDEX_FILE, hnsw=params
+    )
+
+
 class VectorSearcher:
     """Top-k cosine search over one generation's vectors, optionally filtered."""
 
@@ -168,19 +210,25 @@ class VectorSearcher:
         *,
         writable: bool = False,
         exact_filter_rows: int = EXACT_FILTER_ROWS,
+        deleted: npt.NDArray[np.bool_] | None = None,
     ) -> VectorSearcher:
         """`embeddings`: the generation's (count, dimension) float32 rows, usually
         `np.load(..., mmap_mode="r")`. `writable`: load the graph into memory so that
         `add` and `remove` work (for the indexer; a server keeps it memory-mapped).
-        `exact_filter_rows`: allowed rows up to which a filtered search scans exactly."""
+        `exact_filter_rows`: allowed rows up to which a filtered search scans exactly.
+        `deleted`: the removed rows as a mask (the metadata store's); None: read
+        them from `info.deleted_file`."""
         if embeddings.shape != (info.count, info.dimension) or embeddings.dtype != np.float32:
             raise _corrupt(
                 f"the vectors are {embeddings.shape} {embeddings.dtype}; the vector index "
                 f"expects ({info.count}, {info.dimension}) float32"
             )
-        deleted = np.zeros(info.count, dtype=bool)
-        if info.deleted_file:
-            deleted[_load_array(directory / info.deleted_file)] = True
+        if deleted is None:
+            deleted = np.zeros(info.count, dtype=bool)
+            if info.deleted_file:
+                deleted[_load_array(directory / info.deleted_file)] = True
+        elif deleted.shape != (info.count,):
+            raise _corrupt(f"the removed-rows mask has {deleted.shape} rows, not {info.count}")
         if int(deleted.sum()) != info.deleted:
             raise _corrupt(f"{info.deleted_file} does not list {info.deleted} removed rows")
         index = None

@@ -34,9 +34,10 @@ def build_article_view(
     """`article_id` must exist in `snapshot`. `translate_passages`: the passages whose
     own text is machine-translated, by number in the article (from 1), or "all";
     numbers beyond the article's passages are ignored."""
-    article = snapshot.articles[article_id]
-    rows = snapshot.passages_by_article[article_id]
-    records = [snapshot.passages[row] for row in rows]
+    article = snapshot.article(article_id)
+    if article is None:
+        raise ValueError(f"no article {article_id!r} in generation {snapshot.generation}")
+    records = snapshot.passages_of(article_id)
     passages = []
     notes: list[str] = []
     for number, passage in enumerate(records):

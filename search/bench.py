@@ -12,6 +12,7 @@ beside the checkout, else a built-in bilingual list). Numbers, not assertions.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import statistics
@@ -111,7 +112,7 @@ def _bench_encoder(engine: SearchEngine, queries: list[str]) -> None:
         samples.append((time.perf_counter() - started) * 1000)
     print(f"query encoding alone            {_percentiles(samples)}")
     snapshot = engine.snapshot
-    texts = [snapshot.passage_text(row) for row in range(min(len(snapshot.passages), 512))]
+    texts = [snapshot.passage_text(p.row) for p in itertools.islice(snapshot.store.passages(), 512)]
     import os
 
     import torch

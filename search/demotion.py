@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from indexer.boilerplate import is_content_free
 from search.fusion import FusedHit
 
 __all__ = ["BOILERPLATE_WEIGHT", "demote_boilerplate"]
@@ -25,14 +24,16 @@ BOILERPLATE_WEIGHT = 0.5
 
 
 def demote_boilerplate(
-    hits: Sequence[FusedHit], *, label_of: Callable[[int], str | None]
+    hits: Sequence[FusedHit], *, content_free: Callable[[int], bool]
 ) -> list[FusedHit]:
-    """`hits` re-ranked with content-free passages' scores times the weight (stable)."""
-    if not any(is_content_free(label_of(hit.key)) for hit in hits):
+    """`hits` re-ranked with content-free passages' scores times the weight (stable).
+    `content_free(row)`: the store's column, `indexer.boilerplate.is_content_free`
+    of the passage's label."""
+    if not any(content_free(hit.key) for hit in hits):
         return list(hits)
     rescored = [
         FusedHit(hit.key, hit.score * BOILERPLATE_WEIGHT, hit.legs)
-        if is_content_free(label_of(hit.key))
+        if content_free(hit.key)
         else hit
         for hit in hits
     ]

@@ -158,11 +158,11 @@ class SearchEngine:
         rrf_k = request.rrf_k or self.options.rrf_k
         fused = demote_boilerplate(
             fuse_legs(runs, method=request.fusion, rrf_k=rrf_k, alpha=request.alpha),
-            label_of=lambda row: snapshot.passages[row].boilerplate,
+            content_free=lambda row: bool(snapshot.store.row_content_free[row]),
         )
         grouped = limit_per_article(
             fused,
-            article_of=lambda hit: snapshot.passages[hit.key].article_id,
+            article_of=lambda hit: int(snapshot.store.row_article[hit.key]),
             per_article=request.per_article,
         )
         floor = self.options.meaning_floor if request.relevance_floor else None
@@ -263,7 +263,7 @@ class SearchEngine:
         `translate_passages`: passages to machine-translate (their own text), by
         number in the article from 1, or "all"."""
         snapshot = self._generation.current.snapshot
-        if article_id not in snapshot.articles:
+        if snapshot.article(article_id) is None:
             raise ArticleNotFoundError(article_id)
         parsed = parse_query(query[:1000])
         translations = self._translate(parsed, translate).texts if not parsed.is_empty else {}

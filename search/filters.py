@@ -74,17 +74,18 @@ class SearchFilters:
         """Boolean mask over passage rows for the semantic leg; None when unfiltered."""
         if not self.active:
             return None
-        mask = np.ones(len(snapshot.passages), dtype=bool)
+        store = snapshot.store
+        mask = np.array(store.row_live, dtype=bool)
         if self.langs:
-            mask &= np.isin(snapshot.row_lang, list(self.langs))
+            mask &= np.isin(store.row_lang, store.lang_codes(self.langs))
         if self.article_langs is not None:
             mask &= self.article_langs.mask
         if self.sources:
-            mask &= np.isin(snapshot.row_source, list(self.sources))
+            mask &= np.isin(store.row_source, store.source_ids(self.sources))
         if self.date_from:
-            mask &= snapshot.row_date >= self.date_from.toordinal()
+            mask &= store.row_date >= self.date_from.toordinal()
         if self.date_to:
-            mask &= (snapshot.row_date <= self.date_to.toordinal()) & (snapshot.row_date >= 0)
+            mask &= (store.row_date <= self.date_to.toordinal()) & (store.row_date >= 0)
         return mask
 
 

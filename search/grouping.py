@@ -8,7 +8,7 @@ sources while still letting the best article show more than one passage.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import TypeVar
 
 __all__ = ["limit_per_article"]
@@ -17,7 +17,7 @@ _Item = TypeVar("_Item")
 
 
 def limit_per_article(
-    items: Sequence[_Item], *, article_of: Callable[[_Item], str], per_article: int
+    items: Sequence[_Item], *, article_of: Callable[[_Item], Hashable], per_article: int
 ) -> list[_Item]:
     """Keep `items` in order, dropping each item after its article's first `per_article`.
 
@@ -27,7 +27,7 @@ def limit_per_article(
     """
     if per_article < 1:
         raise ValueError(f"per_article must be >= 1, got {per_article!r}.")
-    seen: dict[str, int] = {}
+    seen: dict[Hashable, int] = {}
     kept: list[_Item] = []
     for item in items:
         article = article_of(item)

@@ -50,10 +50,10 @@ class LexicalRetriever:
         with tantivy_panics_as_corruption(str(self._snapshot.paths.tantivy)):
             result = searcher.search(built, limit=k, count=False)
             rows = [searcher.doc(address)["row"][0] for _, address in result.hits]
-        return [
+        return self._snapshot.rank(
             Hit(key=int(row), score=float(score))
             for row, (score, _) in zip(rows, result.hits, strict=True)
-        ]
+        )
 
     def matching_rows(self, plan: QueryPlan, rows: Iterable[int]) -> frozenset[int]:
         """Which of `rows` the lexical query matches: one tantivy query over them (the

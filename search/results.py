@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from indexer.errors import IndexCorruptError
 from search.fusion import FusedHit
 from search.highlight import Highlighter
 from search.models import Highlight, MatchKind, SearchResult
@@ -31,8 +32,10 @@ class ResultBuilder:
     ) -> SearchResult:
         """`floor`: the meaning floor of `search.matching` (None: not applied);
         `keyword_rows`: passages known to hold a query word (semantic mode)."""
-        passage = snapshot.passages[hit.key]
-        article = snapshot.articles[passage.article_id]
+        passage = snapshot.passage(hit.key)
+        article = snapshot.article(passage.article_id)
+        if article is None:
+            raise IndexCorruptError(f"passage {passage.passage_id} has no article")
         text = snapshot.passage_text(hit.key).strip()
         highlights = (
             self._highlighter.highlights(

@@ -2,54 +2,55 @@
 
 A request takes the engine's current snapshot once and uses only it, so a hot
 reload in the middle of a request can never mix two generations.
+
+Nothing here grows with the archive at load time: article and passage records
+stay in the generation's SQLite store and are read per result
+(`indexer.metadata_store`), the per-row columns filters use are memory-mapped,
+and so are the vectors (`indexer.vector_index`). Rows (passage numbers) run to
+`row_count`, dead rows of removed passages included; `store.row_live` tells them
+apart, and neither retriever ever returns a dead row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import tantivy
 
 from indexer.analysis import Analyzers, register_analyzers
 from indexer.errors import IndexCorruptError
-from indexer.layout import (
-    ArticleRecord,
-    GenerationPaths,
-    IndexLayout,
-    PassageRecord,
-    read_articles_store,
-    read_passages_store,
-)
+from indexer.layout import ArticleRecord, GenerationPaths, IndexLayout, PassageRecord, open_vectors
 from indexer.manifest import Manifest
+from indexer.metadata_store import MetadataStore
+from indexer.vector_index import VectorIndexInfo, VectorSearcher
+from search.models import Hit
 
 __all__ = ["IndexSnapshot"]
 
-_NO_DATE = -1
+_REBUILD = "Rebuild with: python -m indexer build"
 
 
 @dataclass(frozen=True, slots=True)
 class IndexSnapshot:
     paths: GenerationPaths
     manifest: Manifest
-    articles: dict[str, ArticleRecord]
-    passages: list[PassageRecord]
-    passages_by_article: dict[str, list[int]]
-    embeddings: npt.NDArray[np.float32]  # memory-mapped, (passages, dim)
+    store: MetadataStore
+    vectors: VectorSearcher
     tantivy_index: tantivy.Index
     searcher: tantivy.Searcher
     analyzers: Analyzers
-    # Per-row columns for filtering the semantic leg without Python loops.
-    row_lang: npt.NDArray[np.str_]
-    row_source: npt.NDArray[np.object_]
-    row_date: npt.NDArray[np.int64]  # proleptic ordinal, -1 when unknown
 
     @property
     def generation(self) -> str:
         return self.manifest.generation
+
+    @property
+    def row_count(self) -> int:
+        """Rows, dead ones included: the length of every per-row mask."""
+        return self.manifest.rows
 
     @property
     def languages(self) -> frozenset[str]:
@@ -59,65 +60,75 @@ class IndexSnapshot:
     def load(cls, index_dir: Path, analyzers: Analyzers) -> IndexSnapshot:
         paths = IndexLayout(index_dir).live_generation()
         manifest = Manifest.read(paths.manifest)
-        articles = {a.id: a for a in read_articles_store(paths)}
-        passages = read_passages_store(paths)
+        store = MetadataStore.open(paths.root)
         try:
-            embeddings = np.load(paths.embeddings, mmap_mode="r")
-        except (OSError, ValueError) as error:
-            raise IndexCorruptError(
-                f"Cannot read {paths.embeddings}: {error}. Rebuild with: python -m indexer build"
-            ) from error
-        expected = (len(passages), manifest.model.dimension)
-        if embeddings.shape != expected or embeddings.dtype != np.float32:
-            raise IndexCorruptError(
-                f"{paths.embeddings} holds {embeddings.shape} {embeddings.dtype}; the manifest "
-                f"expects {expected} float32. Rebuild with: python -m indexer build"
+            if store.count != manifest.rows:
+                raise IndexCorruptError(
+                    f"{paths.root}: the store has {store.count} rows, the manifest "
+                    f"{manifest.rows}. {_REBUILD}"
+                )
+            embeddings = open_vectors(paths.vectors, manifest.rows, manifest.model.dimension)
+            info = (
+                VectorIndexInfo.from_dict(manifest.vector_index)
+                if manifest.vector_index
+                else VectorIndexInfo("exact", manifest.rows, manifest.model.dimension)
             )
-        try:
-            index = tantivy.Index.open(str(paths.tantivy))
-            register_analyzers(index, analyzers)
-            index.reload()
-            searcher = index.searcher()
-        except ValueError as error:
-            raise IndexCorruptError(
-                f"Cannot open the tantivy index in {paths.tantivy}: {error}. Rebuild with: "
-                "python -m indexer build"
-            ) from error
-        if searcher.num_docs != len(passages):
-            raise IndexCorruptError(
-                f"{paths.tantivy} has {searcher.num_docs} documents for {len(passages)} "
-                "passages. Rebuild with: python -m indexer build"
+            vectors = VectorSearcher.open(
+                paths.root, info, embeddings, deleted=~np.asarray(store.row_live, dtype=bool)
             )
-        by_article: dict[str, list[int]] = {}
-        for passage in passages:
-            by_article.setdefault(passage.article_id, []).append(passage.row)
-        missing = set(by_article) - set(articles)
-        if missing:
-            raise IndexCorruptError(
-                f"{paths.passages} refers to unknown articles ({sorted(missing)[:3]}...). "
-                "Rebuild with: python -m indexer build"
-            )
+            try:
+                index = tantivy.Index.open(str(paths.tantivy))
+                register_analyzers(index, analyzers)
+                index.reload()
+                searcher = index.searcher()
+            except ValueError as error:
+                raise IndexCorruptError(
+                    f"Cannot open the tantivy index in {paths.tantivy}: {error}. {_REBUILD}"
+                ) from error
+            if searcher.num_docs != manifest.passages:
+                raise IndexCorruptError(
+                    f"{paths.tantivy} has {searcher.num_docs} documents for "
+                    f"{manifest.passages} passages. {_REBUILD}"
+                )
+        except BaseException:
+            store.close()
+            raise
         return cls(
             paths=paths,
             manifest=manifest,
-            articles=articles,
-            passages=passages,
-            passages_by_article=by_article,
-            embeddings=embeddings,
+            store=store,
+            vectors=vectors,
             tantivy_index=index,
             searcher=searcher,
             analyzers=analyzers,
-            row_lang=np.array([p.lang for p in passages], dtype=np.str_),
-            row_source=np.array([articles[p.article_id].source for p in passages], dtype=object),
-            row_date=np.array(
-                [_ordinal(articles[p.article_id].date) for p in passages], dtype=np.int64
-            ),
         )
 
+    def rank(self, hits: Iterable[Hit]) -> list[Hit]:
+        """Best score first; equal scores by a hash of the passage id, never by row:
+        rows depend on the order articles arrived in, and a changed index must
+        answer exactly as a fresh build of the same articles would."""
+        tiebreak = self.store.row_tiebreak
+        return sorted(hits, key=lambda hit: (-hit.score, int(tiebreak[hit.key])))
+
+    def passage(self, row: int) -> PassageRecord:
+        passage = self.store.passage(row)
+        if passage is None:
+            raise IndexCorruptError(f"{self.paths.root}: no live passage at row {row}. {_REBUILD}")
+        return passage
+
+    def article(self, article_id: str) -> ArticleRecord | None:
+        return self.store.article(article_id)
+
+    def passages_of(self, article_id: str) -> list[PassageRecord]:
+        """The article's passages in text order."""
+        return self.store.passages_of(article_id)
+
     def passage_text(self, row: int) -> str:
-        passage = self.passages[row]
-        return self.articles[passage.article_id].text[passage.start : passage.end]
+        text = self.store.passage_text(row)
+        if text is None:
+            raise IndexCorruptError(f"{self.paths.root}: no live passage at row {row}. {_REBUILD}")
+        return text
 
-
-def _ordinal(iso: str | None) -> int:
-    return date.fromisoformat(iso).toordinal() if iso else _NO_DATE
+    def close(self) -> None:
+        """Close the store's connections (a reload closes the old snapshot's later)."""
+        self.store.close()

@@ -137,4 +137,4 @@ def _unmatched(snapshot: IndexSnapshot, word: str) -> bool:
 
 
 def _article_texts(snapshot: IndexSnapshot) -> list[str]:
-    return [article.text for article in snapshot.articles.values()]
+    return [article.text for article in snapshot.store.articles()]

@@ -14,7 +14,8 @@ from indexer.boilerplate import (
     label_passages,
     passage_boilerplate,
 )
-from indexer.layout import GenerationPaths, PassageRecord, read_passages_store, write_jsonl
+from indexer.layout import ArticleRecord, GenerationPaths, PassageRecord
+from indexer.metadata_store import MetadataStore, read_passages_store, write_metadata_store
 from tests.conftest import SEEDS, BuildFn
 
 # -- the seeds ----------------------------------------------------------------------
@@ -239,17 +240,17 @@ def test_embedded_tweets_carry_content_and_credits_do_not() -> None:
 # -- the stored flag ----------------------------------------------------------------
 
 
-def test_passage_records_without_the_flag_still_load(tmp_path: Path) -> None:
-    paths = GenerationPaths(tmp_path)
-    old_line = {"row": 0, "passage_id": "a#0", "article_id": "a", "lang": "en", "start": 0}
-    paths.passages.write_text(json.dumps({**old_line, "end": 5}) + "\n", encoding="utf-8")
-    assert read_passages_store(paths)[0].boilerplate is None
+def test_the_label_is_stored_and_only_content_free_ones_are_flagged(tmp_path: Path) -> None:
+    article = ArticleRecord("a", "A", "Story. Bio here. A tweet", "en", None, None, None)
     records = [
-        PassageRecord(0, "a#0", "a", "en", 0, 5),
-        PassageRecord(1, "a#1", "a", "en", 5, 9, boilerplate="author_bio"),
+        PassageRecord(0, "a#0", "a", "en", 0, 6),
+        PassageRecord(1, "a#1", "a", "en", 6, 16, boilerplate="author_bio"),
+        PassageRecord(2, "a#2", "a", "en", 16, 24, boilerplate="tweet_embed"),
     ]
-    write_jsonl(paths.passages, records)
-    lines = [json.loads(line) for line in paths.passages.read_text().splitlines()]
-    assert "boilerplate" not in lines[0]  # unflagged lines are what they always were
-    assert lines[1]["boilerplate"] == "author_bio"
-    assert read_passages_store(paths) == records
+    write_metadata_store(tmp_path, [article], records)
+    assert read_passages_store(GenerationPaths(tmp_path)) == records
+    store = MetadataStore.open(tmp_path)
+    try:
+        assert list(store.row_content_free) == [False, True, False]  # a tweet is content
+    finally:
+        store.close()

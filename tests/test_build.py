@@ -26,8 +26,9 @@ from indexer.analysis import (
 from indexer.build import BuildReport
 from indexer.encoder import Encoder
 from indexer.errors import IndexerError, InputProblemsError
-from indexer.layout import GenerationPaths, IndexLayout, read_articles_store, read_passages_store
+from indexer.layout import GenerationPaths, IndexLayout, read_vectors
 from indexer.manifest import SCHEMA_VERSION, Manifest
+from indexer.metadata_store import read_articles_store, read_passages_store
 from tests.conftest import BuildFn
 from tests.test_articles import write_bad_corpus
 
@@ -278,7 +279,7 @@ def test_passages_cover_their_articles(generation: GenerationPaths) -> None:
 def test_embeddings_are_unit_float32_rows_aligned_with_passages(
     generation: GenerationPaths, encoder: Encoder
 ) -> None:
-    vectors = np.load(generation.embeddings, mmap_mode="r")
+    vectors = read_vectors(generation)
     assert isinstance(vectors, np.memmap)
     passages = read_passages_store(generation)
     assert vectors.shape == (len(passages), 384)
@@ -293,7 +294,7 @@ def test_embeddings_are_unit_float32_rows_aligned_with_passages(
 
 
 def test_dense_query_finds_the_right_article(generation: GenerationPaths, encoder: Encoder) -> None:
-    vectors = np.load(generation.embeddings, mmap_mode="r")
+    vectors = read_vectors(generation)
     passages = read_passages_store(generation)
     best = int(np.argmax(vectors @ encoder.encode_query("award for the best bread")))
     assert passages[best].article_id == "en/bakery.txt"

@@ -23,8 +23,9 @@ import tantivy
 from indexer.analysis import Analyzers, register_analyzers
 from indexer.cli import main
 from indexer.encoder import Encoder
-from indexer.layout import GenerationPaths, IndexLayout, read_passages_store
+from indexer.layout import GenerationPaths, IndexLayout, read_vectors
 from indexer.manifest import Manifest
+from indexer.metadata_store import read_passages_store
 from tests.conftest import XQUAD, BuildFn
 from tests.test_articles import write_bad_corpus
 
@@ -357,7 +358,7 @@ def _answers_queries(generation: GenerationPaths, encoder: Encoder) -> None:
     (token,) = Analyzers.create().analyze("text_en", "sourdough")
     hits = searcher.search(tantivy.Query.term_query(index.schema, "text_en", token), 5).hits
     assert [passages[row_of(searcher, a)].article_id for _, a in hits] == ["bakery.txt"]
-    vectors = np.load(generation.embeddings, mmap_mode="r")
+    vectors = read_vectors(generation)
     assert vectors.shape == (len(passages), 384)
     best = int(np.argmax(vectors @ encoder.encode_query("comerciantes del mercado")))
     assert passages[best].article_id == "mercado.txt"

@@ -198,17 +198,13 @@ def test_a_full_disk_is_one_error_line_and_the_old_generation_stays(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from indexer.layout import write_jsonl as real_write_jsonl
-
     before = live_state(live_index)
 
-    def write_until_full(path: Path, records: list) -> None:  # type: ignore[type-arg]
-        if path.name == "passages.jsonl":
-            path.write_text('{"row": 0, "passage_id": "bakery.tx', encoding="utf-8")
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        real_write_jsonl(path, records)
+    def write_until_full(previous: Path | None, target: Path, *args: object) -> None:
+        target.write_bytes(b"\0" * 100)  # half written when the disk filled up
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
 
-    monkeypatch.setattr("indexer.build.write_jsonl", write_until_full)
+    monkeypatch.setattr("indexer.generation_writer.extend_vectors", write_until_full)
     argv = ["build", "--source", str(tmp_path / "corpus"), "--index", str(live_index)]
     assert main(argv) == 1
     err = capsys.readouterr().err

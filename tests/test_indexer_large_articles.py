@@ -20,7 +20,8 @@ from indexer.build import BuildOptions, build_index
 from indexer.cli import main
 from indexer.encoder import Encoder
 from indexer.errors import SettingsError
-from indexer.layout import GenerationPaths, read_articles_store, read_passages_store
+from indexer.layout import GenerationPaths
+from indexer.metadata_store import read_articles_store, read_passages_store
 from indexer.progress import Progress
 from indexer.settings import IndexerSettings
 from tests import test_language

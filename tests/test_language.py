@@ -16,7 +16,8 @@ import tantivy
 from indexer.analysis import OTHER_FIELD, Analyzers, register_analyzers
 from indexer.build import BuildReport
 from indexer.language import UNDETERMINED, LanguageDetector
-from indexer.layout import GenerationPaths, read_articles_store, read_passages_store
+from indexer.layout import GenerationPaths
+from indexer.metadata_store import read_articles_store, read_passages_store
 from tests.conftest import BuildFn
 
 SHORT_TEXTS = {

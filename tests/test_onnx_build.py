@@ -16,8 +16,9 @@ import pytest
 
 from indexer.build import BuildOptions, BuildReport, build_index
 from indexer.encoder import Encoder
-from indexer.layout import IndexLayout, read_articles_store, read_passages_store
+from indexer.layout import IndexLayout, read_vectors
 from indexer.manifest import Manifest
+from indexer.metadata_store import read_articles_store, read_passages_store
 from indexer.onnx_encoder import OnnxEncoder, file_sha256
 from indexer.query_encoder import open_query_encoder
 from tests.conftest import REPO_ROOT, SEEDS, BuildFn
@@ -60,7 +61,7 @@ def test_passage_embeddings_agree_with_sentence_transformers(
     generation = IndexLayout(_index_dir(built)).live_generation()
     articles = {a.id: a.text for a in read_articles_store(generation)}
     texts = [articles[p.article_id][p.start : p.end] for p in read_passages_store(generation)]
-    stored = np.load(generation.embeddings)
+    stored = read_vectors(generation)
     assert np.sum(stored * encoder.encode(texts), axis=1).min() >= 0.999
 
 

@@ -209,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     encoder = Encoder(default_model_ref(), threads=1)
     with engine_over_corpus(data_set.corpus, encoder=encoder, prefix="search-legs-") as engine:
         boilerplate = {
-            p.passage_id: p.boilerplate for p in engine.snapshot.passages if p.boilerplate
+            p.passage_id: p.boilerplate for p in engine.snapshot.store.passages() if p.boilerplate
         }
         runs = collect_leg_runs(engine, {query.id: query.text for query in queries})
     _report(data_set, runs, boilerplate)
