@@ -1,4 +1,9 @@
-"""`python -m indexer build|info`: parse arguments, call the core, map errors to exit codes.
+"""`python -m indexer build|add|remove|sync|watch|info`: parse arguments, call the core,
+map errors to exit codes.
+
+`build` writes the whole index from scratch; `add`, `remove` and `sync` change the
+live one in place (`indexer.update`), costing what they change; `watch` syncs on
+every change to the sources until Ctrl-C.
 
 Exit codes: 0 ok, 1 failure (including --strict with bad inputs and a missing
 --source), 2 usage error, 130 interrupted (Ctrl-C or SIGTERM; the build cleans up
@@ -46,8 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         with _sigterm_interrupts():
             if args.command == "build":
                 code = _build(args, settings, index_dir)
-            else:
+            elif args.command == "info":
                 code = _info(index_dir, as_json=args.json)
+            else:
+                from indexer.change_commands import run_change_command
+
+                code = run_change_command(args, settings, index_dir)
             sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return code
     except IndexerError as error:
@@ -124,10 +133,45 @@ def _parser() -> argparse.ArgumentParser:
         choices=OVERSIZE_CHOICES,
         help="a larger article is truncated to the limit or skipped (default: truncate)",
     )
+    _add_change_commands(commands)
     info = commands.add_parser("info", help="describe the live index")
     info.add_argument("--index", type=Path, help="index directory (default: index/)")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     return parser
+
+
+def _add_change_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    add = commands.add_parser(
+        "add", help="insert or replace articles (by id) in the live index, without a rebuild"
+    )
+    add.add_argument(
+        "sources", nargs="+", type=Path, metavar="SOURCE", help="folder, .jsonl, .txt or .md"
+    )
+    remove = commands.add_parser("remove", help="remove articles by id from the live index")
+    remove.add_argument(
+        "ids", nargs="+", metavar="ID", help="article id (see the API's article_id)"
+    )
+    sync = commands.add_parser(
+        "sync",
+        help="make the live index match SOURCEs: add new, replace changed, remove vanished "
+        "articles (builds the index if there is none)",
+    )
+    sync.add_argument("sources", nargs="+", type=Path, metavar="SOURCE")
+    watch = commands.add_parser("watch", help="sync SOURCEs on every change, until Ctrl-C")
+    watch.add_argument("sources", nargs="+", type=Path, metavar="SOURCE")
+    watch.add_argument(
+        "--debounce-ms", type=int, default=1000, help="wait for this quiet time before syncing"
+    )
+    for command in (add, remove, sync, watch):
+        command.add_argument("--index", type=Path, help="index directory (default: index/)")
+    for command in (add, sync, watch):
+        command.add_argument(
+            "--max-article-mb", type=float, help="largest article in MB of UTF-8 text"
+        )
+        command.add_argument("--oversize", choices=OVERSIZE_CHOICES, help="truncate or skip")
+        command.add_argument(
+            "--strict", action="store_true", help="fail (exit 1) on any bad input, change nothing"
+        )
 
 
 def _build(args: argparse.Namespace, settings: IndexerSettings, index_dir: Path) -> int:
