@@ -9,18 +9,17 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime
 from pathlib import Path
 from typing import ParamSpec
 
+from indexer.article_fields import has_lone_surrogate, read_fields
 from indexer.folders import FolderFile, walk_folder
 from indexer.problems import InputProblem
 from indexer.settings import DEFAULT_MAX_ARTICLE_MB
-from indexer.titles import derive_title, in_index_range, leading_date
+from indexer.titles import derive_title, leading_date
 
 __all__ = [
     "TEXT_SUFFIXES",
@@ -33,7 +32,6 @@ __all__ = [
 
 TEXT_SUFFIXES = (".txt", ".md")
 _P = ParamSpec("_P")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,11 +219,10 @@ def _article_from_json_line(line: str, location: str) -> list[Article | InputPro
         return [InputProblem(location, "JSON nested too deeply to read")]
     if not isinstance(record, dict):
         return [InputProblem(location, "a line must be a JSON object with 'id' and 'text'")]
-    found: list[Article | InputProblem] = []
-    broken = [key for key, value in record.items() if _has_surrogates(value)]
+    broken = [key for key, value in record.items() if has_lone_surrogate(value)]
     if broken:  # half of a UTF-16 pair: not text; no encoder, tokenizer or index takes it
-        fields = ", ".join(f"'{key}'" for key in broken)
-        return [InputProblem(location, f"lone UTF-16 surrogate escape(s) in {fields}")]
+        named = ", ".join(f"'{key}'" for key in broken)
+        return [InputProblem(location, f"lone UTF-16 surrogate escape(s) in {named}")]
     raw_id = record.get("id", record.get("_id"))
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or str(raw_id).strip() == "":
         return [InputProblem(location, "missing or invalid 'id' (a non-empty string or integer)")]
@@ -236,59 +233,17 @@ def _article_from_json_line(line: str, location: str) -> list[Article | InputPro
         text = text.replace("\x00", " ")
     if not text.strip():
         return [InputProblem(location, "empty article")]
-    optional: dict[str, str | None] = {}
-    for field in ("title", "lang", "source", "url"):
-        value = record.get(field)
-        if value is not None and not isinstance(value, str):
-            found.append(
-                InputProblem(location, f"'{field}' must be a string; ignored", skipped=False)
-            )
-            value = None
-        optional[field] = value.strip() or None if isinstance(value, str) else None
-    iso_date = None
-    if record.get("date") is not None:
-        iso_date = _parse_date(record["date"])
-        if iso_date is None:
-            found.append(
-                InputProblem(
-                    location,
-                    f"'date' {record['date']!r} is not an ISO 8601 date (YYYY-MM-DD...) "
-                    "in 1678..2261; ignored",
-                    skipped=False,
-                )
-            )
-    lang_hint = optional["lang"].lower() if optional["lang"] else None
-    found.append(
+    fields, warnings = read_fields(record, location_of=lambda _key: location)
+    return [
+        *warnings,
         Article(
             id=str(raw_id).strip(),
-            title=optional["title"] or derive_title(text, markdown=False),
+            title=fields.title or derive_title(text, markdown=False),
             text=text,
             origin=location,
-            lang_hint=lang_hint,
-            date=iso_date,
-            source=optional["source"],
-            url=optional["url"],
-        )
-    )
-    return found
-
-
-def _has_surrogates(value: object) -> bool:
-    return isinstance(value, str) and _SURROGATE.search(value) is not None
-
-
-def _parse_date(value: object) -> str | None:
-    """ISO 8601 -> YYYY-MM-DD, or None if invalid or outside what the index stores."""
-    if not isinstance(value, str):
-        return None
-    candidate = value.strip()
-    if candidate.endswith("Z"):
-        candidate = candidate[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(candidate).date()
-    except ValueError:
-        try:
-            parsed = date.fromisoformat(candidate)
-        except ValueError:
-            return None
-    return parsed.isoformat() if in_index_range(parsed) else None
+            lang_hint=fields.lang,
+            date=fields.date,
+            source=fields.source,
+            url=fields.url,
+        ),
+    ]
