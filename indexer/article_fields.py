@@ -4,7 +4,10 @@ wherever they come from: a JSONL line, a front matter block, an HTML page's mark
 A field of the wrong type or a date that cannot be read is never fatal: it becomes
 a warning (`InputProblem(..., skipped=False)`) at the line that holds it, the field
 is ignored and the article is kept. Keys other than these five are not ours to
-judge and are passed over silently.
+judge and are passed over silently (front matter says when none of the five is there).
+
+`ParsedArticle` is what a file's reader hands back: title, text and these fields,
+before `indexer.articles` gives it an id and an origin.
 """
 
 from __future__ import annotations
@@ -17,8 +20,16 @@ from datetime import date, datetime
 from indexer.problems import InputProblem
 from indexer.titles import in_index_range
 
-__all__ = ["ArticleFields", "has_lone_surrogate", "parse_iso_date", "read_fields"]
+__all__ = [
+    "FIELD_NAMES",
+    "ArticleFields",
+    "ParsedArticle",
+    "has_lone_surrogate",
+    "parse_iso_date",
+    "read_fields",
+]
 
+FIELD_NAMES = ("title", "date", "source", "url", "lang")
 _TEXT_FIELDS = ("title", "lang", "source", "url")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -43,6 +54,15 @@ class ArticleFields:
             source=self.source or defaults.source,
             url=self.url or defaults.url,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedArticle:
+    """An article as a file gives it, before it gets its id and origin."""
+
+    title: str
+    text: str  # what is indexed: no front matter, no title line
+    fields: ArticleFields
 
 
 def read_fields(

@@ -2,6 +2,10 @@
 
 Bad input never stops a build: each problem becomes an `InputProblem` naming the
 file (and line, for JSONL) and the article is skipped; everything else is read.
+A bad optional field (a front matter `date` that is not a date, a JSONL `title`
+that is not a string) is a warning instead: the field is ignored, the article kept.
+What a file holds besides its text (front matter, a title line) is taken apart in
+`indexer.text_articles`.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ParamSpec
 
-from indexer.article_fields import has_lone_surrogate, read_fields
+from indexer.article_fields import ParsedArticle, has_lone_surrogate, read_fields
 from indexer.folders import FolderFile, walk_folder
 from indexer.problems import InputProblem
 from indexer.settings import DEFAULT_MAX_ARTICLE_MB
-from indexer.titles import derive_title, leading_date
+from indexer.text_articles import read_text_article
+from indexer.titles import derive_title
 
 __all__ = [
     "TEXT_SUFFIXES",
@@ -155,21 +160,28 @@ def _read_text_file(found: FolderFile, *, follow_links: bool) -> list[Article | 
         raw = _read_regular_file(found.path, follow_links=follow_links)
     except OSError as error:
         return [InputProblem(location, f"unreadable: {error.strerror or error}")]
-    text = _decode(raw, location)
-    if isinstance(text, InputProblem):
-        return [text]
-    if not text.strip():
-        return [InputProblem(location, "empty article")]
-    found_date = leading_date(text)
-    return [
-        Article(
-            id=found.article_id,
-            title=derive_title(text, markdown=found.location.lower().endswith(".md")),
-            text=text,
-            origin=location,
-            date=found_date.isoformat() if found_date else None,
-        )
-    ]
+    content = _decode(raw, location)
+    if isinstance(content, InputProblem):
+        return [content]
+    markdown = location.lower().endswith(".md")
+    parsed, problems = read_text_article(content, markdown=markdown, location=location)
+    if parsed is None:
+        return [*problems]
+    return [*problems, _article(found.article_id, parsed, origin=location)]
+
+
+def _article(article_id: str, parsed: ParsedArticle, *, origin: str) -> Article:
+    fields = parsed.fields
+    return Article(
+        id=article_id,
+        title=parsed.title,
+        text=parsed.text,
+        origin=origin,
+        lang_hint=fields.lang,
+        date=fields.date,
+        source=fields.source,
+        url=fields.url,
+    )
 
 
 def _guarded(
@@ -234,16 +246,5 @@ def _article_from_json_line(line: str, location: str) -> list[Article | InputPro
     if not text.strip():
         return [InputProblem(location, "empty article")]
     fields, warnings = read_fields(record, location_of=lambda _key: location)
-    return [
-        *warnings,
-        Article(
-            id=str(raw_id).strip(),
-            title=fields.title or derive_title(text, markdown=False),
-            text=text,
-            origin=location,
-            lang_hint=fields.lang,
-            date=fields.date,
-            source=fields.source,
-            url=fields.url,
-        ),
-    ]
+    parsed = ParsedArticle(fields.title or derive_title(text, markdown=False), text, fields)
+    return [*warnings, _article(str(raw_id).strip(), parsed, origin=location)]

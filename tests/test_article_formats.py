@@ -1,0 +1,326 @@
+"""Articles as people keep them: .txt, .md with front matter and a heading, JSONL.
+
+Each format is read from real files in a temp folder through `read_articles`, the
+entry point the build uses. Pure and fast: no model, no index.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from indexer.articles import Article, InputProblem, read_articles
+from indexer.chunking import ChunkingOptions, chunk_text
+
+pytestmark = pytest.mark.fast
+
+BODY = (
+    "Heavy rain flooded the lower town of Villahermosa on Tuesday night. "
+    "Firefighters rescued forty families from their roofs.\n\n"
+    "The river rose two metres in six hours, the water authority said.\n"
+)
+FRONT_MATTER = (
+    "---\n"
+    "title: Floods in Villahermosa\n"
+    "date: 2024-03-05\n"
+    "source: Diario del Sur\n"
+    "url: https://example.com/floods\n"
+    "lang: EN\n"
+    "tags: [weather, tabasco]\n"
+    "---\n"
+)
+KEYS = re.compile(r"^\s*(title|date|source|url|lang|tags)\s*:", re.MULTILINE)
+
+
+def _read(*sources: Path) -> tuple[dict[str, Article], list[InputProblem]]:
+    items = list(read_articles(sources))
+    articles = {i.id: i for i in items if isinstance(i, Article)}
+    problems = [i for i in items if isinstance(i, InputProblem)]
+    return articles, problems
+
+
+def _write(folder: Path, name: str, content: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def _words(texts: Sequence[str]) -> list[int]:
+    return [len(text.split()) for text in texts]
+
+
+# --- Markdown ------------------------------------------------------------------------
+
+
+def test_markdown_front_matter_is_metadata_and_the_heading_is_the_title(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, "news/floods.md", FRONT_MATTER + "\n# Rain floods the lower town\n\n" + BODY
+    )
+    articles, problems = _read(tmp_path)
+    assert problems == []
+    assert articles == {
+        "news/floods.md": Article(
+            id="news/floods.md",
+            title="Floods in Villahermosa",  # front matter wins over the heading
+            text=BODY,  # starts after the heading: no front matter, no title line
+            origin=str(path),
+            lang_hint="en",
+            date="2024-03-05",
+            source="Diario del Sur",
+            url="https://example.com/floods",
+        )
+    }
+
+
+def test_a_leading_heading_is_the_title_and_not_text(tmp_path: Path) -> None:
+    _write(tmp_path, "a.md", "\n#  Rain floods the lower town  #\n\n\n" + BODY)
+    _write(tmp_path, "b.md", "## A second-level heading opens it\n" + BODY)
+    articles, problems = _read(tmp_path)
+    assert problems == []
+    assert (articles["a.md"].title, articles["a.md"].text) == ("Rain floods the lower town", BODY)
+    assert (articles["b.md"].title, articles["b.md"].text) == (
+        "A second-level heading opens it",
+        BODY,
+    )
+
+
+def test_passage_offsets_index_the_text_after_the_title(tmp_path: Path) -> None:
+    """Passages are slices of `Article.text`; the first one opens the body, so the
+    heading and the front matter never reach a snippet."""
+    _write(tmp_path, "floods.md", FRONT_MATTER + "# Rain floods the lower town\n\n" + BODY * 6)
+    articles, _ = _read(tmp_path)
+    text = articles["floods.md"].text
+    spans = chunk_text(
+        text, count_tokens=_words, options=ChunkingOptions(max_tokens=30, overlap_tokens=0)
+    )
+    assert len(spans) > 1
+    assert spans[0].start == 0
+    assert text[spans[0].start : spans[0].end].startswith("Heavy rain flooded")
+    for span in spans:
+        passage = text[span.start : span.end]
+        assert "#" not in passage and "---" not in passage and not KEYS.search(passage)
+
+
+def test_markdown_without_a_leading_heading_keeps_its_text(tmp_path: Path) -> None:
+    content = "Intro paragraph before any heading, long enough.\n\n## Later heading\n\n" + BODY
+    _write(tmp_path, "a.md", content)
+    articles, _ = _read(tmp_path)
+    assert articles["a.md"].text == content
+    assert articles["a.md"].title == "Later heading"  # the first heading, as before
+
+
+def test_a_heading_too_long_for_a_title_stays_in_the_text(tmp_path: Path) -> None:
+    heading = "# " + " ".join(["word"] * 40) + "\n\n"
+    _write(tmp_path, "a.md", heading + BODY)
+    articles, _ = _read(tmp_path)
+    assert articles["a.md"].text == heading + BODY
+    assert articles["a.md"].title.endswith("…")
+
+
+def test_a_pathological_first_line_is_text_and_read_at_once(tmp_path: Path) -> None:
+    """A heading pattern with nested repeats took minutes on lines like these."""
+    lines = ["# a" + " " * 200_000 + "#" * 200_000 + "x\n", "# a" + " " * 200_000 + "b\n"]
+    for number, line in enumerate(lines):
+        _write(tmp_path, f"{number}.md", line + BODY)
+    articles, problems = _read(tmp_path)
+    assert problems == []
+    assert [articles[f"{n}.md"].text for n in range(2)] == [line + BODY for line in lines]
+
+
+# --- plain text ------------------------------------------------------------------------
+
+
+def test_text_files_read_front_matter_but_a_hash_line_is_text(tmp_path: Path) -> None:
+    _write(tmp_path, "a.txt", FRONT_MATTER + "# not a heading in plain text\n" + BODY)
+    articles, problems = _read(tmp_path)
+    assert problems == []
+    article = articles["a.txt"]
+    assert article.text == "# not a heading in plain text\n" + BODY
+    assert (article.title, article.date, article.source) == (
+        "Floods in Villahermosa",
+        "2024-03-05",
+        "Diario del Sur",
+    )
+
+
+def test_text_without_front_matter_is_read_exactly_as_before(tmp_path: Path) -> None:
+    """What existing indexes hold (text, offsets, title, date) does not move."""
+    content = "date 2023-12-19 Mexico City police arrested two men.\n\n" + BODY
+    _write(tmp_path, "plain.txt", content)
+    articles, _ = _read(tmp_path)
+    article = articles["plain.txt"]
+    assert (article.text, article.date) == (content, "2023-12-19")
+    assert article.title.startswith("Mexico City police arrested two men")
+    assert (article.source, article.url, article.lang_hint) == (None, None, None)
+
+
+def test_a_front_matter_date_wins_over_a_leading_date_marker(tmp_path: Path) -> None:
+    _write(tmp_path, "a.txt", "---\ndate: 2024-01-02\n---\ndate 2023-12-19 " + BODY)
+    _write(tmp_path, "b.txt", "---\ntitle: Only a title\n---\ndate 2023-12-19 " + BODY)
+    articles, _ = _read(tmp_path)
+    assert (articles["a.txt"].date, articles["b.txt"].date) == ("2024-01-02", "2023-12-19")
+
+
+# --- bad front matter ---------------------------------------------------------------------
+
+
+def test_broken_yaml_is_reported_at_its_line_and_the_article_is_kept(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, "a.md", "---\ntitle: Floods\nsource: Diario: del Sur\n---\n# Heading\n\n" + BODY
+    )
+    articles, problems = _read(tmp_path)
+    (problem,) = problems
+    assert problem.location == f"{path}:3"  # the line with the second colon
+    assert "front matter is not valid YAML" in problem.reason
+    assert not problem.skipped
+    article = articles["a.md"]
+    assert (article.title, article.text, article.source) == ("Heading", BODY, None)
+
+
+@pytest.mark.parametrize(
+    ("field_line", "expected"),
+    [
+        ("date: 2024-02-30", "'date' '2024-02-30' is not an ISO 8601 date"),
+        ("date: next Tuesday", "'date' 'next Tuesday' is not an ISO 8601 date"),
+        ("date: 20240305", "'date' 20240305 is not an ISO 8601 date"),
+        ("date: 1492-10-12", "in 1678..2261"),
+        ("source: [a, b]", "'source' must be a string, not list"),
+        ("url: {href: x}", "'url' must be a string, not dict"),
+        ("lang: 3", "'lang' must be a string, not int"),
+        ('source: "Wire \\ud800"', "lone UTF-16 surrogate in 'source'"),
+    ],
+)
+def test_a_bad_field_is_reported_at_its_line_and_ignored(
+    tmp_path: Path, field_line: str, expected: str
+) -> None:
+    path = _write(tmp_path, "a.md", f"---\ntitle: Kept title\n\n{field_line}\n---\n" + BODY)
+    articles, problems = _read(tmp_path)
+    (problem,) = problems
+    assert (problem.location, problem.skipped) == (f"{path}:4", False)
+    assert expected in problem.reason and problem.reason.endswith("; ignored")
+    article = articles["a.md"]
+    assert (article.title, article.text) == ("Kept title", BODY)
+    field = field_line.split(":")[0]
+    assert getattr(article, "lang_hint" if field == "lang" else field) is None
+
+
+def test_a_title_that_is_not_text_falls_back_to_the_heading(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.md", "---\ntitle: 1984\n---\n# Nineteen Eighty-Four\n" + BODY)
+    articles, problems = _read(tmp_path)
+    assert [(p.location, p.reason) for p in problems] == [
+        (f"{path}:2", "'title' must be a string, not int; ignored")
+    ]
+    assert articles["a.md"].title == "Nineteen Eighty-Four"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("only-front-matter.md", FRONT_MATTER, "no text after the front matter"),
+        ("only-front-matter.txt", FRONT_MATTER + "\n  \n", "no text after the front matter"),
+        ("only-title.md", "# A title and nothing else\n\n", "no text after the title"),
+        ("both.md", FRONT_MATTER + "# A title\n", "no text after the title"),
+    ],
+)
+def test_a_file_with_no_text_left_is_skipped_and_its_neighbours_read(
+    tmp_path: Path, name: str, content: str, reason: str
+) -> None:
+    path = _write(tmp_path, name, content)
+    _write(tmp_path, "neighbour.md", FRONT_MATTER + BODY)
+    articles, problems = _read(tmp_path)
+    assert list(articles) == ["neighbour.md"]
+    assert problems == [InputProblem(str(path), reason)]
+
+
+def test_a_block_that_is_not_keys_and_values_is_read_as_text(tmp_path: Path) -> None:
+    """A Markdown file may open with a thematic break: a sentence between two rules
+    is text, kept whole, with a warning in case front matter was meant."""
+    content = "---\nA sentence between two rules\n---\n" + BODY
+    path = _write(tmp_path, "a.md", content)
+    articles, problems = _read(tmp_path)
+    assert articles["a.md"].text == content
+    (problem,) = problems
+    assert (problem.location, problem.skipped) == (f"{path}:1", False)
+    assert "is plain text, not front matter" in problem.reason
+
+
+def test_a_block_with_none_of_the_known_keys_is_reported(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.md", "---\nMexico City: the mayor said so\n---\n" + BODY)
+    articles, problems = _read(tmp_path)
+    assert articles["a.md"].text == BODY
+    (problem,) = problems
+    assert (problem.location, problem.skipped) == (f"{path}:1", False)
+    assert "none of the keys title, date, source, url, lang" in problem.reason
+    assert "'Mexico City'" in problem.reason
+
+
+@pytest.mark.parametrize(
+    "front_matter",
+    [
+        FRONT_MATTER,
+        "---\ntitle: [unclosed\ndate: 2024-01-01\n---\n",  # broken YAML
+        "---\ntitle: ok\ndate: tomorrow\ntags: x\n---\n",  # a bad date
+        "---\n\ntitle: !!python/object:os.system x\n---\n",  # an unsafe tag
+        "---\ntitle: a\x01b\n---\n",  # a control character YAML refuses
+        "---\nlayout: post\n---\n",  # none of the known keys
+        "---\r\ntitle: Windows line ends\r\n---\r\n",
+        "---\ndate: " + "[" * 2000 + "\n---\n",  # too deep for the parser
+    ],
+)
+@pytest.mark.parametrize("name", ["a.md", "a.txt"])
+def test_front_matter_never_reaches_the_text(tmp_path: Path, front_matter: str, name: str) -> None:
+    _write(tmp_path, name, front_matter + BODY)
+    articles, problems = _read(tmp_path)
+    assert articles[name].text.replace("\r\n", "\n") == BODY
+    assert all(not p.skipped for p in problems)
+    assert all(p.location.startswith(str(tmp_path / name) + ":") for p in problems)
+
+
+def test_a_lone_rule_at_the_top_is_text(tmp_path: Path) -> None:
+    content = "---\n" + BODY
+    _write(tmp_path, "a.md", content)
+    articles, problems = _read(tmp_path)
+    assert (articles["a.md"].text, problems) == (content, [])
+
+
+def test_a_markdown_file_named_as_a_source_is_read_the_same_way(tmp_path: Path) -> None:
+    path = _write(tmp_path, "floods.md", FRONT_MATTER + "# Heading\n" + BODY)
+    (article,) = read_articles([path])
+    assert isinstance(article, Article)
+    assert (article.id, article.title, article.text) == (
+        "floods.md",
+        "Floods in Villahermosa",
+        BODY,
+    )
+
+
+# --- JSONL ---------------------------------------------------------------------------------
+
+
+def test_jsonl_lines_are_read_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "articles.jsonl"
+    records = [
+        {"id": "x1", "text": BODY, "title": "Floods", "date": "2024-03-05T10:00:00Z",
+         "source": "Wire", "url": "https://example.com/x1", "lang": "ES"},
+        {"id": "x2", "text": "# Not a title in JSONL\n" + BODY, "date": "soon", "title": 7},
+    ]  # fmt: skip
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    articles, problems = _read(path)
+    assert articles["x1"] == Article(
+        id="x1",
+        title="Floods",
+        text=BODY,
+        origin=f"{path}:1",
+        lang_hint="es",
+        date="2024-03-05",
+        source="Wire",
+        url="https://example.com/x1",
+    )
+    assert articles["x2"].text.startswith("# Not a title")  # JSONL text is taken as given
+    assert [(p.location, p.skipped) for p in problems] == [(f"{path}:2", False)] * 2
+    assert {p.reason.split(" ")[0] for p in problems} == {"'title'", "'date'"}
