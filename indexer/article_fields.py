@@ -66,7 +66,7 @@ class ParsedArticle:
 
 
 def read_fields(
-    record: Mapping[object, object], *, location_of: Callable[[str], str]
+    record: Mapping[str, object], *, location_of: Callable[[str], str]
 ) -> tuple[ArticleFields, list[InputProblem]]:
     """The five fields of `record`, and a warning for each one that is unusable.
 

@@ -1,11 +1,11 @@
-"""Reading articles from folders of .txt/.md files and from JSONL files.
+"""Reading articles from folders of .txt/.md/.html files and from JSONL files.
 
 Bad input never stops a build: each problem becomes an `InputProblem` naming the
 file (and line, for JSONL) and the article is skipped; everything else is read.
 A bad optional field (a front matter `date` that is not a date, a JSONL `title`
 that is not a string) is a warning instead: the field is ignored, the article kept.
-What a file holds besides its text (front matter, a title line) is taken apart in
-`indexer.text_articles`.
+What a file holds besides its text (front matter, a title line, a page's markup) is
+taken apart in `indexer.text_articles` and `indexer.html_articles`.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from typing import ParamSpec
 
 from indexer.article_fields import ParsedArticle, has_lone_surrogate, read_fields
 from indexer.folders import FolderFile, walk_folder
+from indexer.html_articles import HTML_SUFFIXES, read_html_article
 from indexer.problems import InputProblem
 from indexer.settings import DEFAULT_MAX_ARTICLE_MB
 from indexer.text_articles import read_text_article
 from indexer.titles import derive_title
 
 __all__ = [
+    "FILE_SUFFIXES",
     "TEXT_SUFFIXES",
     "Article",
     "InputProblem",
@@ -36,6 +38,7 @@ __all__ = [
 ]
 
 TEXT_SUFFIXES = (".txt", ".md")
+FILE_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES  # what a folder's articles are named
 _P = ParamSpec("_P")
 
 
@@ -115,20 +118,22 @@ def _read_source(source: Path) -> Iterator[Article | InputProblem]:
         yield from _read_folder(source)
     elif source.suffix.lower() == ".jsonl":
         yield from _read_jsonl(source)
-    elif source.suffix.lower() in TEXT_SUFFIXES:
+    elif source.suffix.lower() in FILE_SUFFIXES:
         # A file the user named is read even through a link; it must still be a file.
         named = FolderFile(source, str(source), source.name)
-        yield from _guarded(named.location, _read_text_file, named, follow_links=True)
+        yield from _guarded(named.location, _read_file, named, follow_links=True)
     else:
-        yield InputProblem(str(source), "not a folder, .jsonl, .txt or .md file; pass one of those")
+        yield InputProblem(
+            str(source), "not a folder, .jsonl, .txt, .md, .html or .htm file; pass one of those"
+        )
 
 
 def _read_folder(folder: Path) -> Iterator[Article | InputProblem]:
-    for found in walk_folder(folder, TEXT_SUFFIXES):
+    for found in walk_folder(folder, FILE_SUFFIXES):
         if isinstance(found, InputProblem):
             yield found
         else:
-            yield from _guarded(found.location, _read_text_file, found, follow_links=False)
+            yield from _guarded(found.location, _read_file, found, follow_links=False)
 
 
 def _read_regular_file(path: Path, *, follow_links: bool) -> bytes:
@@ -154,17 +159,20 @@ def _decode(raw: bytes, location: str) -> str | InputProblem:
         )
 
 
-def _read_text_file(found: FolderFile, *, follow_links: bool) -> list[Article | InputProblem]:
+def _read_file(found: FolderFile, *, follow_links: bool) -> list[Article | InputProblem]:
     location = found.location
     try:
         raw = _read_regular_file(found.path, follow_links=follow_links)
     except OSError as error:
         return [InputProblem(location, f"unreadable: {error.strerror or error}")]
-    content = _decode(raw, location)
-    if isinstance(content, InputProblem):
-        return [content]
-    markdown = location.lower().endswith(".md")
-    parsed, problems = read_text_article(content, markdown=markdown, location=location)
+    if location.lower().endswith(HTML_SUFFIXES):
+        parsed, problems = read_html_article(raw, location=location)
+    else:
+        content = _decode(raw, location)
+        if isinstance(content, InputProblem):
+            return [content]
+        markdown = location.lower().endswith(".md")
+        parsed, problems = read_text_article(content, markdown=markdown, location=location)
     if parsed is None:
         return [*problems]
     return [*problems, _article(found.article_id, parsed, origin=location)]

@@ -1,7 +1,10 @@
-"""Articles as people keep them: .txt, .md with front matter and a heading, JSONL.
+"""Articles as people keep them: .txt, .md with front matter and a heading, saved
+web pages (.html/.htm), JSONL.
 
 Each format is read from real files in a temp folder through `read_articles`, the
-entry point the build uses. Pure and fast: no model, no index.
+entry point the build uses, and HTML through the real trafilatura, offline. No
+model: the one end-to-end test builds a real index with the hashing encoder of
+`tests/fake_encoder.py` and searches it with the real engine.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import pytest
 
 from indexer.articles import Article, InputProblem, read_articles
 from indexer.chunking import ChunkingOptions, chunk_text
+from search.engine import SearchEngine
+from search.models import SearchRequest
+from tests.fake_encoder import FakeEncoder, build_fake_index
 
 pytestmark = pytest.mark.fast
 
@@ -297,6 +303,183 @@ def test_a_markdown_file_named_as_a_source_is_read_the_same_way(tmp_path: Path) 
         "Floods in Villahermosa",
         BODY,
     )
+
+
+# --- HTML -----------------------------------------------------------------------------
+
+PAGE = """<!doctype html>
+<html lang="es">
+<head>
+<meta charset="utf-8">
+<title>Inundaciones en Tabasco | Diario del Sur</title>
+<meta property="og:site_name" content="Diario del Sur">
+<meta property="og:title" content="Inundaciones dejan miles de damnificados en Tabasco">
+<meta property="article:published_time" content="2024-03-05T10:00:00-06:00">
+<link rel="canonical" href="https://example.com/tabasco">
+</head>
+<body>
+<nav><a href="/">Inicio</a> <a href="/deportes">Deportes</a></nav>
+<article>
+<h1>Inundaciones dejan miles de damnificados en Tabasco</h1>
+<p>Las lluvias de la última semana desbordaron tres ríos en el sur del estado.</p>
+<p>Las autoridades abrieron albergues en escuelas y pidieron no cruzar los puentes.</p>
+</article>
+<div id="comments"><ol class="comment-list"><li class="comment">
+<p>Comentario de un lector: ¡qué horror, ojalá ayuden pronto a las familias!</p></li></ol></div>
+<footer>© 2024 Diario del Sur. Todos los derechos reservados.</footer>
+</body></html>
+"""
+PAGE_TEXT = (
+    "Las lluvias de la última semana desbordaron tres ríos en el sur del estado.\n\n"
+    "Las autoridades abrieron albergues en escuelas y pidieron no cruzar los puentes."
+)
+
+
+def test_an_html_page_gives_its_main_text_title_date_site_and_url(tmp_path: Path) -> None:
+    path = _write(tmp_path, "web/tabasco.html", PAGE)
+    articles, problems = _read(tmp_path)
+    assert problems == []
+    assert articles == {
+        "web/tabasco.html": Article(
+            id="web/tabasco.html",
+            title="Inundaciones dejan miles de damnificados en Tabasco",
+            text=PAGE_TEXT,  # no menu, no <h1> repeated, no footer, no reader comments
+            origin=str(path),
+            date="2024-03-05",
+            source="Diario del Sur",
+            url="https://example.com/tabasco",
+        )
+    }
+
+
+def test_front_matter_in_an_html_file_wins_over_the_page(tmp_path: Path) -> None:
+    front = "---\nsource: Archivo propio\ndate: 2020-01-02\nlang: es\n---\n"
+    _write(tmp_path, "a.htm", front + PAGE)
+    articles, problems = _read(tmp_path)
+    assert problems == []
+    article = articles["a.htm"]
+    assert (article.source, article.date, article.lang_hint) == (
+        "Archivo propio",
+        "2020-01-02",
+        "es",
+    )
+    assert (article.url, article.text) == ("https://example.com/tabasco", PAGE_TEXT)
+    assert "Archivo" not in article.text
+
+
+def test_a_bad_front_matter_field_in_html_is_reported_at_its_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.html", "---\ntitle: Mine\ndate: someday\n---\n" + PAGE)
+    articles, problems = _read(tmp_path)
+    assert [(p.location, p.skipped) for p in problems] == [(f"{path}:3", False)]
+    article = articles["a.html"]
+    assert (article.title, article.date) == ("Mine", "2024-03-05")  # the page's date instead
+
+
+def test_an_html_page_decodes_by_its_declared_charset(tmp_path: Path) -> None:
+    page = (
+        "<html><head><meta charset='iso-8859-1'><title>Café</title></head><body><article>"
+        "<p>Un café con leche en la plaza mayor, señor, y la cuenta por favor.</p>"
+        "</article></body></html>"
+    )
+    (tmp_path / "latin1.html").write_bytes(page.encode("latin-1"))
+    articles, problems = _read(tmp_path)
+    assert problems == []
+    assert articles["latin1.html"].text == (
+        "Un café con leche en la plaza mayor, señor, y la cuenta por favor."
+    )
+    assert articles["latin1.html"].title == "Café"
+
+
+def test_a_date_is_never_guessed_from_the_words_of_a_page(tmp_path: Path) -> None:
+    page = (
+        "<html><body><article><p>Published 12 March 2023.</p>"
+        "<p>The river rose two metres in six hours, the water authority said.</p>"
+        "</article><footer>(c) 2024 Diario</footer></body></html>"
+    )
+    _write(tmp_path, "a.html", page)
+    articles, _ = _read(tmp_path)
+    assert articles["a.html"].date is None
+    assert "The river rose two metres" in articles["a.html"].text
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"",
+        b"<html><head><title>Nothing here</title></head><body></body></html>",
+        b"<html><body><img src='a.png'><script>var words = 'not text';</script></body></html>",
+        b"<html><head><title>Only a title</title></head><body><h1>Only a title</h1></body></html>",
+        b"---\ntitle: Front matter and no page\n---\n",
+    ],
+    ids=["empty", "empty-body", "script-and-image", "title-only", "front-matter-only"],
+)
+def test_an_html_file_without_text_is_reported_and_skipped(tmp_path: Path, page: bytes) -> None:
+    path = tmp_path / "page.html"
+    path.write_bytes(page)
+    _write(tmp_path, "neighbour.html", PAGE)
+    articles, problems = _read(tmp_path)
+    assert list(articles) == ["neighbour.html"]
+    assert problems == [InputProblem(str(path), "no text could be extracted from the HTML")]
+
+
+def test_a_binary_file_named_html_is_reported_and_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "image.html"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR and some letters")
+    assert list(read_articles([tmp_path])) == [
+        InputProblem(str(path), "binary file (contains NUL bytes)")
+    ]
+
+
+def test_an_html_page_saved_as_utf16_is_read(tmp_path: Path) -> None:
+    (tmp_path / "a.html").write_bytes(PAGE.replace("utf-8", "utf-16").encode("utf-16"))
+    articles, problems = _read(tmp_path)
+    assert problems == []
+    assert articles["a.html"].text == PAGE_TEXT
+
+
+def test_an_html_file_named_as_a_source_is_read(tmp_path: Path) -> None:
+    path = _write(tmp_path, "page.htm", PAGE)
+    (article,) = read_articles([path])
+    assert isinstance(article, Article)
+    assert (article.id, article.text) == ("page.htm", PAGE_TEXT)
+
+
+# --- every format in one index ------------------------------------------------------------
+
+
+def test_a_folder_of_every_format_builds_and_searches(tmp_path: Path) -> None:
+    """Through a real build and the real engine: titles and metadata as each file
+    gives them, and neither front matter nor a title line in any snippet."""
+    corpus = tmp_path / "corpus"
+    _write(corpus, "floods.md", FRONT_MATTER + "# Rain floods the lower town\n\n" + BODY)
+    _write(corpus, "plain.txt", "---\ntitle: River levels\nsource: Water Board\n---\n" + BODY)
+    _write(corpus, "tabasco.html", PAGE)
+    jsonl = tmp_path / "more.jsonl"
+    record = {"id": "j1", "title": "Wire floods", "text": "Firefighters rescued families."}
+    jsonl.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    encoder = FakeEncoder()
+    report = build_fake_index([corpus, jsonl], tmp_path / "index", encoder=encoder)
+    assert report.problems == []
+    engine = SearchEngine(tmp_path / "index", encoder=encoder)
+
+    response = engine.search(SearchRequest(query="firefighters", mode="lexical", limit=10))
+    by_id = {r.article_id: r for r in response.results}
+    assert set(by_id) == {"floods.md", "plain.txt", "j1"}
+    assert by_id["floods.md"].title == "Floods in Villahermosa"
+    assert (by_id["floods.md"].date, by_id["floods.md"].source) == ("2024-03-05", "Diario del Sur")
+    assert (by_id["plain.txt"].title, by_id["plain.txt"].source) == ("River levels", "Water Board")
+    for result in response.results:
+        assert result.start == 0 or result.article_id == "j1"
+        assert not KEYS.search(result.text) and "#" not in result.text and "---" not in result.text
+
+    (page,) = engine.search(SearchRequest(query="albergues", mode="lexical")).results
+    assert (page.article_id, page.source, page.url) == (
+        "tabasco.html",
+        "Diario del Sur",
+        "https://example.com/tabasco",
+    )
+    for words in ("tags", "weather", "Inicio", "reservados", "horror"):  # metadata, menu, footer
+        assert engine.search(SearchRequest(query=words, mode="lexical")).results == [], words
 
 
 # --- JSONL ---------------------------------------------------------------------------------
