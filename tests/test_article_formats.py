@@ -482,6 +482,30 @@ def test_a_folder_of_every_format_builds_and_searches(tmp_path: Path) -> None:
         assert engine.search(SearchRequest(query=words, mode="lexical")).results == [], words
 
 
+# --- the README's examples ---------------------------------------------------------------
+
+
+def test_the_readme_examples_read_as_it_says(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Article formats\n", 1)[1].split("\n## ", 1)[0]
+    names = {"text": "a.txt", "markdown": "b.md", "html": "c.html", "json": "d.jsonl"}
+    examples = re.findall(r"```(text|markdown|html|json)\n(.*?)```", section, re.DOTALL)
+    assert sorted(kind for kind, _ in examples) == sorted(names)
+    for kind, example in examples:
+        _write(tmp_path, names[kind], example)
+    articles, problems = _read(*(tmp_path / name for name in sorted(names.values())))
+    assert problems == []
+    summary = {a.id: (a.title, a.date, a.source) for a in articles.values()}
+    assert summary == {
+        "a.txt": ("Flooding in Villahermosa", "2023-12-19", None),
+        "b.md": ("Floods in Villahermosa", "2024-03-05", "Diario del Sur"),
+        "c.html": ("Inundaciones en Tabasco", "2024-03-05", "Diario del Sur"),
+        "wire-0042": ("River floods old town", "2024-03-05", "Wire"),
+    }
+    assert articles["b.md"].text.startswith("Heavy rain")
+    assert articles["c.html"].text == "Las lluvias de la última semana desbordaron tres ríos."
+
+
 # --- JSONL ---------------------------------------------------------------------------------
 
 
