@@ -1,7 +1,11 @@
-"""Reading articles from folders of .txt/.md files and from JSONL files.
+"""Reading articles from folders of .txt/.md/.html files and from JSONL files.
 
 Bad input never stops a build: each problem becomes an `InputProblem` naming the
 file (and line, for JSONL) and the article is skipped; everything else is read.
+A bad optional field (a front matter `date` that is not a date, a JSONL `title`
+that is not a string) is a warning instead: the field is ignored, the article kept.
+What a file holds besides its text (front matter, a title line, a page's markup) is
+taken apart in `indexer.text_articles` and `indexer.html_articles`.
 """
 
 from __future__ import annotations
@@ -9,20 +13,22 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime
 from pathlib import Path
 from typing import ParamSpec
 
+from indexer.article_fields import ParsedArticle, has_lone_surrogate, read_fields
 from indexer.folders import FolderFile, walk_folder
+from indexer.html_articles import HTML_SUFFIXES, read_html_article
 from indexer.problems import InputProblem
 from indexer.settings import DEFAULT_MAX_ARTICLE_MB
-from indexer.titles import derive_title, in_index_range, leading_date
+from indexer.text_articles import read_text_article
+from indexer.titles import derive_title
 
 __all__ = [
+    "FILE_SUFFIXES",
     "TEXT_SUFFIXES",
     "Article",
     "InputProblem",
@@ -32,8 +38,8 @@ __all__ = [
 ]
 
 TEXT_SUFFIXES = (".txt", ".md")
+FILE_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES  # what a folder's articles are named
 _P = ParamSpec("_P")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,20 +118,22 @@ def _read_source(source: Path) -> Iterator[Article | InputProblem]:
         yield from _read_folder(source)
     elif source.suffix.lower() == ".jsonl":
         yield from _read_jsonl(source)
-    elif source.suffix.lower() in TEXT_SUFFIXES:
+    elif source.suffix.lower() in FILE_SUFFIXES:
         # A file the user named is read even through a link; it must still be a file.
         named = FolderFile(source, str(source), source.name)
-        yield from _guarded(named.location, _read_text_file, named, follow_links=True)
+        yield from _guarded(named.location, _read_file, named, follow_links=True)
     else:
-        yield InputProblem(str(source), "not a folder, .jsonl, .txt or .md file; pass one of those")
+        yield InputProblem(
+            str(source), "not a folder, .jsonl, .txt, .md, .html or .htm file; pass one of those"
+        )
 
 
 def _read_folder(folder: Path) -> Iterator[Article | InputProblem]:
-    for found in walk_folder(folder, TEXT_SUFFIXES):
+    for found in walk_folder(folder, FILE_SUFFIXES):
         if isinstance(found, InputProblem):
             yield found
         else:
-            yield from _guarded(found.location, _read_text_file, found, follow_links=False)
+            yield from _guarded(found.location, _read_file, found, follow_links=False)
 
 
 def _read_regular_file(path: Path, *, follow_links: bool) -> bytes:
@@ -151,27 +159,37 @@ def _decode(raw: bytes, location: str) -> str | InputProblem:
         )
 
 
-def _read_text_file(found: FolderFile, *, follow_links: bool) -> list[Article | InputProblem]:
+def _read_file(found: FolderFile, *, follow_links: bool) -> list[Article | InputProblem]:
     location = found.location
     try:
         raw = _read_regular_file(found.path, follow_links=follow_links)
     except OSError as error:
         return [InputProblem(location, f"unreadable: {error.strerror or error}")]
-    text = _decode(raw, location)
-    if isinstance(text, InputProblem):
-        return [text]
-    if not text.strip():
-        return [InputProblem(location, "empty article")]
-    found_date = leading_date(text)
-    return [
-        Article(
-            id=found.article_id,
-            title=derive_title(text, markdown=found.location.lower().endswith(".md")),
-            text=text,
-            origin=location,
-            date=found_date.isoformat() if found_date else None,
-        )
-    ]
+    if location.lower().endswith(HTML_SUFFIXES):
+        parsed, problems = read_html_article(raw, location=location)
+    else:
+        content = _decode(raw, location)
+        if isinstance(content, InputProblem):
+            return [content]
+        markdown = location.lower().endswith(".md")
+        parsed, problems = read_text_article(content, markdown=markdown, location=location)
+    if parsed is None:
+        return [*problems]
+    return [*problems, _article(found.article_id, parsed, origin=location)]
+
+
+def _article(article_id: str, parsed: ParsedArticle, *, origin: str) -> Article:
+    fields = parsed.fields
+    return Article(
+        id=article_id,
+        title=parsed.title,
+        text=parsed.text,
+        origin=origin,
+        lang_hint=fields.lang,
+        date=fields.date,
+        source=fields.source,
+        url=fields.url,
+    )
 
 
 def _guarded(
@@ -221,11 +239,10 @@ def _article_from_json_line(line: str, location: str) -> list[Article | InputPro
         return [InputProblem(location, "JSON nested too deeply to read")]
     if not isinstance(record, dict):
         return [InputProblem(location, "a line must be a JSON object with 'id' and 'text'")]
-    found: list[Article | InputProblem] = []
-    broken = [key for key, value in record.items() if _has_surrogates(value)]
+    broken = [key for key, value in record.items() if has_lone_surrogate(value)]
     if broken:  # half of a UTF-16 pair: not text; no encoder, tokenizer or index takes it
-        fields = ", ".join(f"'{key}'" for key in broken)
-        return [InputProblem(location, f"lone UTF-16 surrogate escape(s) in {fields}")]
+        named = ", ".join(f"'{key}'" for key in broken)
+        return [InputProblem(location, f"lone UTF-16 surrogate escape(s) in {named}")]
     raw_id = record.get("id", record.get("_id"))
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or str(raw_id).strip() == "":
         return [InputProblem(location, "missing or invalid 'id' (a non-empty string or integer)")]
@@ -236,59 +253,6 @@ def _article_from_json_line(line: str, location: str) -> list[Article | InputPro
         text = text.replace("\x00", " ")
     if not text.strip():
         return [InputProblem(location, "empty article")]
-    optional: dict[str, str | None] = {}
-    for field in ("title", "lang", "source", "url"):
-        value = record.get(field)
-        if value is not None and not isinstance(value, str):
-            found.append(
-                InputProblem(location, f"'{field}' must be a string; ignored", skipped=False)
-            )
-            value = None
-        optional[field] = value.strip() or None if isinstance(value, str) else None
-    iso_date = None
-    if record.get("date") is not None:
-        iso_date = _parse_date(record["date"])
-        if iso_date is None:
-            found.append(
-                InputProblem(
-                    location,
-                    f"'date' {record['date']!r} is not an ISO 8601 date (YYYY-MM-DD...) "
-                    "in 1678..2261; ignored",
-                    skipped=False,
-                )
-            )
-    lang_hint = optional["lang"].lower() if optional["lang"] else None
-    found.append(
-        Article(
-            id=str(raw_id).strip(),
-            title=optional["title"] or derive_title(text, markdown=False),
-            text=text,
-            origin=location,
-            lang_hint=lang_hint,
-            date=iso_date,
-            source=optional["source"],
-            url=optional["url"],
-        )
-    )
-    return found
-
-
-def _has_surrogates(value: object) -> bool:
-    return isinstance(value, str) and _SURROGATE.search(value) is not None
-
-
-def _parse_date(value: object) -> str | None:
-    """ISO 8601 -> YYYY-MM-DD, or None if invalid or outside what the index stores."""
-    if not isinstance(value, str):
-        return None
-    candidate = value.strip()
-    if candidate.endswith("Z"):
-        candidate = candidate[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(candidate).date()
-    except ValueError:
-        try:
-            parsed = date.fromisoformat(candidate)
-        except ValueError:
-            return None
-    return parsed.isoformat() if in_index_range(parsed) else None
+    fields, warnings = read_fields(record, location_of=lambda _key: location)
+    parsed = ParsedArticle(fields.title or derive_title(text, markdown=False), text, fields)
+    return [*warnings, _article(str(raw_id).strip(), parsed, origin=location)]
