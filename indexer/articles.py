@@ -34,6 +34,7 @@ __all__ = [
     "InputProblem",
     "SizeLimit",
     "describe_error",
+    "read_all_articles",
     "read_articles",
 ]
 
@@ -109,6 +110,20 @@ def read_articles(
                     yield article
                 continue
             yield item
+
+
+def read_all_articles(
+    sources: Iterable[Path], *, size_limit: SizeLimit | None = None
+) -> tuple[list[Article], list[InputProblem]]:
+    """`read_articles`, gathered: the articles, and the problems apart."""
+    articles: list[Article] = []
+    problems: list[InputProblem] = []
+    for item in read_articles(sources, size_limit=size_limit):
+        if isinstance(item, Article):
+            articles.append(item)
+        else:
+            problems.append(item)
+    return articles, problems
 
 
 def _read_source(source: Path) -> Iterator[Article | InputProblem]:

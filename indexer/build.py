@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from indexer.analysis import ANALYZER_BY_LANGUAGE
-from indexer.articles import Article, InputProblem, SizeLimit, read_articles
+from indexer.articles import Article, InputProblem, SizeLimit, read_all_articles
 from indexer.chunking import ChunkingOptions
 from indexer.encoder import Encoder, looks_multilingual
 from indexer.encoding_cache import EncodingCache
@@ -87,7 +87,7 @@ def build_index(
     layout = IndexLayout(options.index_dir)
     with layout.build_lock(), contextlib.ExitStack() as to_close:
         stages: dict[str, float] = {}
-        articles, problems = _read_all(options.sources, options.size_limit)
+        articles, problems = read_all_articles(options.sources, size_limit=options.size_limit)
         stages["read"] = time.perf_counter() - started
         _check_inputs(options, articles, problems)
         translator = _open_translator(options.translation, to_close)
@@ -260,16 +260,6 @@ def _disk_full_error(index_dir: Path, articles: list[Article], encoder: Encoder)
         f"needs about {needed / 1e6:.1f} MB and {free / 1e6:.1f} MB are free. Free some space "
         "or build with --index on another disk; the live index was not changed."
     )
-
-
-def _read_all(
-    sources: Sequence[Path], size_limit: SizeLimit
-) -> tuple[list[Article], list[InputProblem]]:
-    articles: list[Article] = []
-    problems: list[InputProblem] = []
-    for item in read_articles(sources, size_limit=size_limit):
-        (articles if isinstance(item, Article) else problems).append(item)  # type: ignore[arg-type]
-    return articles, problems
 
 
 def _translation_info(

@@ -14,13 +14,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from indexer.articles import SizeLimit
+from indexer.articles import SizeLimit, read_all_articles
 from indexer.errors import IndexerError, IndexNotFoundError, InputProblemsError, SourceNotFoundError
 from indexer.layout import IndexLayout
 from indexer.manifest import Manifest
 from indexer.progress import Progress
 from indexer.settings import IndexerSettings
-from indexer.sync import plan_sync, read_sources
+from indexer.sync import plan_sync
 from indexer.update import ArticleChange, ChangeReport, StoredOrigins, apply_change
 
 __all__ = ["run_change_command", "sync_index"]
@@ -44,7 +44,7 @@ def run_change_command(args: argparse.Namespace, settings: IndexerSettings, inde
     if missing:
         raise SourceNotFoundError(missing)
     if args.command == "add":
-        articles, problems = read_sources(sources, size_limit)
+        articles, problems = read_all_articles(sources, size_limit=size_limit)
         if args.strict and problems:
             raise InputProblemsError([str(p) for p in problems])
         change = ArticleChange(upserts=articles, kind="add", problems=problems)

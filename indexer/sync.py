@@ -15,24 +15,11 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from indexer.articles import Article, InputProblem, SizeLimit, read_articles
+from indexer.articles import SizeLimit, read_all_articles
 from indexer.preparation import content_hash, origin_file
 from indexer.update import ArticleChange
 
-__all__ = ["plan_sync", "read_sources"]
-
-
-def read_sources(
-    sources: Sequence[Path], size_limit: SizeLimit
-) -> tuple[list[Article], list[InputProblem]]:
-    articles: list[Article] = []
-    problems: list[InputProblem] = []
-    for item in read_articles(sources, size_limit=size_limit):
-        if isinstance(item, Article):
-            articles.append(item)
-        else:
-            problems.append(item)
-    return articles, problems
+__all__ = ["plan_sync"]
 
 
 def plan_sync(
@@ -43,7 +30,7 @@ def plan_sync(
 ) -> ArticleChange:
     """The change from what is `stored` (article id -> (origin file, content hash),
     `MetadataStore.article_origins`) to what `sources` hold now."""
-    articles, problems = read_sources(sources, size_limit)
+    articles, problems = read_all_articles(sources, size_limit=size_limit)
     upserts = [
         article
         for article in articles
