@@ -30,7 +30,7 @@ else
   MISSING_PART := true
 endif
 
-.PHONY: setup system-deps browser-deps index run test test-fast lint check bench eval messages clean
+.PHONY: setup system-deps browser-deps index rebuild run test test-fast lint check bench eval messages clean
 
 setup: $(STAMP) system-deps
 
@@ -58,7 +58,14 @@ browser-deps:
 	  || { echo "error: could not install chromium"; $(MISSING_PART); }; \
 	else echo "error: chromium missing and apt unavailable (browser tests will skip)"; $(MISSING_PART); fi
 
+# Sync, not rebuild: with an index already there and unchanged sources this takes
+# seconds; changed, new and deleted articles cost only themselves. With no index (or
+# one in an older format) it builds one.
 index: setup
+	$(PY) -m indexer sync $(SOURCE) --index $(INDEX)
+
+# A full rebuild from scratch, when settings change (model, chunking, translation).
+rebuild: setup
 	$(PY) -m indexer build --source $(SOURCE) --index $(INDEX)
 
 run: index
