@@ -43,16 +43,19 @@ changed index into a new generation directory.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from usearch.index import Index
 
 from indexer.errors import IndexCorruptError, IndexerError
+
+if TYPE_CHECKING:  # imported where used: see `_usearch`
+    from usearch.index import Index
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -385,8 +388,38 @@ class VectorSearcher:
             )
 
 
+def _usearch() -> type[Index]:
+    """usearch, imported on first use. Its library makes C++ exception unwinding in
+    the same process pathologically slow: with it loaded, torch's TorchScript
+    tracing (the build's ONNX export, which throws and catches internally) went
+    from 5 s to over 5 minutes on a trivial function, all of it in loading
+    TorchScript's builtin functions, which happens once per process. So nothing
+    imports usearch before the export is done (a build needs it only for the
+    graph, at the end), and a process that already has torch (tests, a notebook)
+    loads those builtins first, while unwinding is still fast."""
+    if "torch" in sys.modules and not _TORCH_BUILTINS_LOADED:
+        _load_torch_builtins()
+    from usearch.index import Index
+
+    return Index
+
+
+_TORCH_BUILTINS_LOADED = False
+
+
+def _load_torch_builtins() -> None:
+    global _TORCH_BUILTINS_LOADED
+    import torch
+
+    def sliced(tensor: Any) -> Any:
+        return tensor[:, :1] * 2
+
+    torch.jit.trace(sliced, (torch.zeros(1, 2),))  # type: ignore[no-untyped-call]
+    _TORCH_BUILTINS_LOADED = True
+
+
 def _new_index(dimension: int, params: HnswParams) -> Index:
-    return Index(
+    return _usearch()(
         ndim=dimension,
         metric="ip",
         dtype=params.dtype,
@@ -400,7 +433,7 @@ def _open_graph(path: Path, info: VectorIndexInfo, *, writable: bool) -> Index:
     if not path.is_file():
         raise _corrupt(f"the vector index {path} is missing")
     try:
-        index = Index.restore(str(path), view=not writable)
+        index = _usearch().restore(str(path), view=not writable)
     except (ValueError, RuntimeError) as error:
         raise _corrupt(f"cannot open the vector index {path} ({error})") from error
     if index is None or index.ndim != info.dimension or index.size != info.count - info.deleted:
