@@ -30,7 +30,7 @@ else
   MISSING_PART := true
 endif
 
-.PHONY: setup system-deps browser-deps index rebuild run test test-fast lint check bench eval messages clean
+.PHONY: setup system-deps browser-deps index rebuild run test test-fast lint check bench bench-changes eval messages clean
 
 setup: $(STAMP) system-deps
 
@@ -88,6 +88,11 @@ check: test
 
 bench: index
 	$(PY) -m search.bench --index $(INDEX)
+
+# What a change costs (add, sync) against a full build, and 16 clients searching
+# while add/remove/sync run in a loop (errors, mixed generations, visibility).
+bench-changes: setup
+	$(PY) -m search.change_bench
 
 eval: setup
 	$(PY) -m search.evaluation $(if $(EVAL),--data $(EVAL))

@@ -123,6 +123,7 @@ SEARCH = REPO_ROOT / "search"
 # Modules that face people or programs: they parse input, call the engine, render.
 INTERFACES = frozenset(
     {"api", "app", "web", "params", "http_errors", "rendering", "schemas", "cli", "bench",
+     "change_bench",
      "background_server", "__main__", "search_page", "article_page", "result_view",
      "page_urls", "i18n", "export", "docs"}
 )  # fmt: skip
