@@ -19,7 +19,7 @@ Besides what a reader needs, the store keeps what an incremental change needs
 (`indexer.update`): each passage's translation and lexical segment (a segment is
 rewritten from here, without the model or Apertium, when one of its passages is
 removed), each article's origin file and content hash, and the size and
-modification time of every source file seen (`indexer.sync` skips unchanged files).
+modification time of source files (for tools; `indexer.sync` compares content hashes).
 
 Published generations never change, so readers open the database with
 `mode=ro&immutable=1`: no file locks, no journal checks. That is safe only because
@@ -28,7 +28,8 @@ writing happens in a partial generation that no reader sees until it is publishe
 the directory, so it runs without one). Lookup times were the same with and without
 `immutable` (15-25 µs a passage at 100k rows).
 
-Reads are thread-safe: each thread gets its own read-only connection (sqlite3
+Reads are thread-safe: a small pool of read-only connections, all opened with the
+store, is shared by request threads, one connection per query at a time (sqlite3
 connections must not be used by two threads at once; one connection behind a lock
 serialises every request, figures in `python -m indexer.scale_bench`).
 """
@@ -38,9 +39,9 @@ from __future__ import annotations
 import array
 import contextlib
 import hashlib
+import queue
 import shutil
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import astuple
 from datetime import date
@@ -93,6 +94,7 @@ CREATE TABLE languages (code INTEGER PRIMARY KEY, lang TEXT NOT NULL UNIQUE);
 CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+_CONNECTIONS = 8  # more than the service's request workers (4) + background work
 _BATCH = 500  # ids per `IN (...)`: under SQLite's default limit of 999 parameters
 _CODE_COLUMNS = {"languages": ("code", "lang"), "sources": ("id", "name")}
 _ARTICLE = "SELECT id, title, text, lang, date, source, url FROM articles"
@@ -326,9 +328,15 @@ class MetadataStore:
 
     def __init__(self, columns: dict[str, npt.NDArray[Any]], *, uri: str) -> None:
         self._uri = uri
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
+        # Opened now, not per thread on first use: a generation may be pruned (its
+        # file unlinked) while a server still answers from it for a moment, and an
+        # open connection keeps reading an unlinked file; a new one could not open it.
+        self._connections = [
+            sqlite3.connect(uri, uri=True, check_same_thread=False) for _ in range(_CONNECTIONS)
+        ]
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        for connection in self._connections:
+            self._idle.put(connection)
         self.row_lang: npt.NDArray[np.uint8] = columns["row_lang"]
         self.row_source: npt.NDArray[np.int32] = columns["row_source"]
         self.row_date: npt.NDArray[np.int32] = columns["row_date"]
@@ -468,23 +476,24 @@ class MetadataStore:
         return [i for (i,) in self._sql(f"SELECT id FROM sources WHERE name IN ({marks})", names)]
 
     def close(self) -> None:
-        with self._connections_lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
+        for connection in self._connections:
+            connection.close()
 
     def _stream(self, query: str) -> Iterator[Any]:
-        with contextlib.closing(sqlite3.connect(self._uri, uri=True)) as connection:
+        """Rows one at a time (a million articles never sit in memory), holding one
+        pooled connection until the iteration ends."""
+        connection = self._idle.get()
+        try:
             yield from connection.execute(query)
+        finally:
+            self._idle.put(connection)
 
     def _sql(self, query: str, parameters: Sequence[object] = ()) -> list[Any]:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
-            self._local.connection = connection
-            with self._connections_lock:
-                self._connections.append(connection)
-        return connection.execute(query, parameters).fetchall()
+        connection = self._idle.get()  # waits while every connection is in use
+        try:
+            return connection.execute(query, parameters).fetchall()
+        finally:
+            self._idle.put(connection)
 
 
 def tiebreak_key(passage_id: str) -> int:
