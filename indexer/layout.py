@@ -94,14 +94,6 @@ class GenerationPaths:
         return self.root / "manifest.json"
 
     @property
-    def articles(self) -> Path:
-        return self.root / "articles.jsonl"
-
-    @property
-    def passages(self) -> Path:
-        return self.root / "passages.jsonl"
-
-    @property
     def vectors(self) -> Path:
         return self.root / "vectors.f32"
 

@@ -3,7 +3,6 @@ passage, fixtures in English and Spanish, and news sentences that must stay news
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,12 @@ from indexer.boilerplate import (
     passage_boilerplate,
 )
 from indexer.layout import ArticleRecord, GenerationPaths, PassageRecord
-from indexer.metadata_store import MetadataStore, read_passages_store, write_metadata_store
+from indexer.metadata_store import (
+    MetadataStore,
+    read_articles_store,
+    read_passages_store,
+    write_metadata_store,
+)
 from tests.conftest import SEEDS, BuildFn
 
 # -- the seeds ----------------------------------------------------------------------
@@ -72,10 +76,7 @@ def test_seed_passages_flagged_by_the_build(seed_generation: GenerationPaths) ->
     assert len(passages) == 23, "the seeds were re-chunked: check the labels by hand again"
     labels = {p.passage_id: p.boilerplate for p in passages if p.boilerplate}
     assert labels == SEED_PASSAGE_LABELS
-    articles = {
-        json.loads(line)["id"]: json.loads(line)["text"]
-        for line in seed_generation.articles.read_text(encoding="utf-8").splitlines()
-    }
+    articles = {article.id: article.text for article in read_articles_store(seed_generation)}
     bio = next(p for p in passages if p.passage_id == "002_91e29a3c676e40f0.txt#5")
     assert articles[bio.article_id][bio.start : bio.end].startswith("Ildefonso Ortiz is an")
     # the text is all still there: flagged passages are kept, nothing is cut out
