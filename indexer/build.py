@@ -27,7 +27,7 @@ from indexer.chunking import ChunkingOptions
 from indexer.encoder import Encoder, looks_multilingual
 from indexer.encoding_cache import EncodingCache
 from indexer.errors import DiskFullError, IndexerError, InputProblemsError, SourceNotFoundError
-from indexer.generation_writer import write_generation
+from indexer.generation_writer import new_generation_id, write_generation
 from indexer.layout import ArticleRecord, GenerationPaths, IndexLayout
 from indexer.manifest import SCHEMA_VERSION, Manifest, ModelInfo, TranslationInfo
 from indexer.onnx_export import BuildEncoding, prepare_onnx
@@ -195,12 +195,15 @@ def _write_generation(
         cache=cache,
         batch_size=options.batch_size,
     )
+    partial = layout.new_partial(new_generation_id())  # from here on, a crash leaves it
     prepared, failed, encoded = prepare_articles(
         articles, preparation, progress=progress, stages=stages
     )
     problems.extend(failed)
     _check_inputs(options, [a.record for a in prepared], problems)
-    written = write_generation(layout, None, prepared, (), dimension=encoder.dimension)
+    written = write_generation(
+        layout, None, prepared, (), dimension=encoder.dimension, partial=partial
+    )
     skipped = sum(1 for p in problems if p.skipped)
     template = Manifest(
         schema_version=SCHEMA_VERSION,

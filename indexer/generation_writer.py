@@ -90,13 +90,15 @@ def write_generation(
     source_files: Sequence[tuple[str, int, int]] = (),
     forgotten_files: Sequence[str] = (),
     vector_threshold: int = DEFAULT_THRESHOLD,
+    partial: GenerationPaths | None = None,
 ) -> WrittenGeneration:
-    """Everything of the new generation, in a partial directory; the caller writes
-    the manifest and publishes. `articles` replace stored ones of the same id;
+    """Everything of the new generation, in a partial directory (`partial`, made by
+    the caller when it started the change; else a new one); the caller writes the
+    manifest and publishes. `articles` replace stored ones of the same id;
     `removals` are ids to drop (unknown ones are ignored)."""
     stages: dict[str, float] = {}
     mark = time.perf_counter()
-    partial = layout.new_partial(new_generation_id())
+    partial = partial or layout.new_partial(new_generation_id())
     base_paths = base[0] if base else None
     base_manifest = base[1] if base else None
     store = (

@@ -395,8 +395,9 @@ class MetadataStore:
         return str(found[0][0]) if found else None
 
     def articles(self) -> Iterator[ArticleRecord]:
-        """Every article, by id (streamed: a million passages' texts never sit in memory)."""
-        for found in self._stream(_ARTICLE + " ORDER BY id"):
+        """Every article, in the order they were stored (a build stores them in source
+        order), streamed: a million articles' texts never sit in memory."""
+        for found in self._stream(_ARTICLE + " ORDER BY key"):
             yield ArticleRecord(*found)
 
     def passages(self) -> Iterator[PassageRecord]:

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,8 +29,13 @@ from indexer.articles import Article, InputProblem
 from indexer.chunking import ChunkingOptions
 from indexer.encoding_cache import EncodingCache
 from indexer.errors import IndexerError
-from indexer.generation_writer import PreparedArticle, WrittenGeneration, write_generation
-from indexer.layout import IndexLayout
+from indexer.generation_writer import (
+    PreparedArticle,
+    WrittenGeneration,
+    new_generation_id,
+    write_generation,
+)
+from indexer.layout import GenerationPaths, IndexLayout
 from indexer.manifest import Manifest, TranslationInfo
 from indexer.preparation import Preparation, TokenCounter, prepare_articles
 from indexer.progress import Progress
@@ -111,6 +117,8 @@ def apply_change(
         if not upserts and not removals:
             return ChangeReport(None, list(change.problems), unknown=unknown)
         stages: dict[str, float] = {}
+        partial = layout.new_partial(new_generation_id())  # a crash from here leaves it
+        to_close.callback(_remove_if_unpublished, layout, partial)
         prepared: list[PreparedArticle] = []
         failed: list[InputProblem] = []
         encoded = 0
@@ -143,6 +151,7 @@ def apply_change(
                 prepared,
                 removals,
                 dimension=manifest.model.dimension,
+                partial=partial,
             )
             new_manifest = finish_manifest(
                 written,
@@ -216,6 +225,12 @@ def finish_manifest(
     )
     manifest.write(written.paths.manifest)
     return manifest
+
+
+def _remove_if_unpublished(layout: IndexLayout, partial: GenerationPaths) -> None:
+    """A change that failed or was interrupted before publishing leaves nothing."""
+    if partial.root.exists():
+        shutil.rmtree(partial.root, ignore_errors=True)
 
 
 def open_passage_encoder(index_dir: Path, manifest: Manifest) -> TextEncoder:

@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -414,7 +415,9 @@ def _load_torch_builtins() -> None:
     def sliced(tensor: Any) -> Any:
         return tensor[:, :1] * 2
 
-    torch.jit.trace(sliced, (torch.zeros(1, 2),))  # type: ignore[no-untyped-call]
+    with warnings.catch_warnings():  # torch 2.13 calls tracing deprecated; it works
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.trace(sliced, (torch.zeros(1, 2),))  # type: ignore[no-untyped-call]
     _TORCH_BUILTINS_LOADED = True
 
 

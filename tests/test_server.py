@@ -92,7 +92,7 @@ def test_serve_refuses_to_start_without_a_good_index(tmp_path: Path, build, dama
     index_dir = tmp_path / "index"
     if damage == "corrupt":
         build([write_corpus(tmp_path / "corpus")], index_dir, translation="off")
-        (index_dir / "current" / "embeddings.npy").write_bytes(b"not numpy")
+        (index_dir / "current" / "vectors.f32").write_bytes(b"short")  # rows missing
     env = {**os.environ, "SEARCH_QUERY_TRANSLATION": "off"}
     result = subprocess.run(
         [sys.executable, "-m", "search", "serve", "--index", str(index_dir), "--port", "0"],
