@@ -144,7 +144,7 @@ class SearchEngine:
         parsed = _parse(request.query)
         facts = self._facts.of(snapshot)
         sources = facts.match_sources(request.sources)
-        translations = self._translate(parsed, request.translate, request.skip_translations)
+        translations = self._translate(loaded, parsed, request.translate, request.skip_translations)
         plan = self._plan(loaded, parsed, translations, request, facts, sources.stored)
         depth = request.depth or self.options.depth
         wanted = (request.offset + request.limit) * request.per_article
@@ -205,11 +205,15 @@ class SearchEngine:
         )
 
     def _translate(
-        self, parsed: ParsedQuery, wanted: bool, skip: Collection[str] = ()
+        self,
+        loaded: LoadedGeneration,
+        parsed: ParsedQuery,
+        wanted: bool,
+        skip: Collection[str] = (),
     ) -> QueryTranslations:
         if not wanted:
             return QueryTranslations()
-        translated = self._translator.translate(parsed.positive_text())
+        translated = self._translator.translate(parsed.positive_text(), names=loaded.vocabulary)
         if not skip:
             return translated
         kept = {lang: text for lang, text in translated.texts.items() if lang not in skip}
@@ -262,11 +266,14 @@ class SearchEngine:
         same ones (translated matches included) a search result shows.
         `translate_passages`: passages to machine-translate (their own text), by
         number in the article from 1, or "all"."""
-        snapshot = self._generation.current.snapshot
+        loaded = self._generation.current
+        snapshot = loaded.snapshot
         if article_id not in snapshot.articles:
             raise ArticleNotFoundError(article_id)
         parsed = parse_query(query[:1000])
-        translations = self._translate(parsed, translate).texts if not parsed.is_empty else {}
+        translations = (
+            self._translate(loaded, parsed, translate).texts if not parsed.is_empty else {}
+        )
         return build_article_view(
             snapshot,
             article_id,

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from indexer.analysis import Analyzers
 from indexer.layout import IndexLayout
 from indexer.manifest import Manifest
+from search.case_vocabulary import CaseVocabulary, InMemoryCaseVocabulary
 from search.errors import tantivy_panics_as_corruption
 from search.lexical import LexicalRetriever
 from search.semantic import SemanticRetriever
@@ -72,12 +73,14 @@ class EncoderPool:
 
 @dataclass(frozen=True, slots=True)
 class LoadedGeneration:
-    """A snapshot with its retrievers and encoder; swapped as one reference."""
+    """A snapshot with its retrievers, encoder and name evidence; swapped as one reference."""
 
     snapshot: IndexSnapshot
     lexical: LexicalRetriever
     semantic: SemanticRetriever
     encoder: QueryEncoder
+    # How the generation's texts capitalise each word (`search.name_protection`).
+    vocabulary: CaseVocabulary
 
 
 class LiveGeneration:
@@ -124,6 +127,7 @@ class LiveGeneration:
             lexical=LexicalRetriever(snapshot),
             semantic=SemanticRetriever(snapshot),
             encoder=self._encoders.get(self.index_dir, snapshot.manifest),
+            vocabulary=_case_vocabulary(snapshot),
         )
 
 
@@ -131,6 +135,11 @@ def load_snapshot(index_dir: Path, analyzers: Analyzers) -> IndexSnapshot:
     """`IndexSnapshot.load`, with a panic in tantivy turned into `IndexCorruptError`."""
     with tantivy_panics_as_corruption(str(index_dir)):
         return IndexSnapshot.load(index_dir, analyzers)
+
+
+def _case_vocabulary(snapshot: IndexSnapshot) -> CaseVocabulary:
+    """Counted from the articles at load, until the metadata store keeps the counts."""
+    return InMemoryCaseVocabulary.from_articles(snapshot.articles.values())
 
 
 def _describe(error: BaseException) -> str:

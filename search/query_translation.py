@@ -5,10 +5,16 @@ pipeline. The query's language is not detected (too short to be reliable): it is
 translated both ways, es->en and en->es, and a "translation" that mostly repeats
 the input is dropped, because Apertium passes words it does not know through
 unchanged: an English query "translated" from Spanish comes back as itself.
+
+Names are kept out of Apertium's reach (`search.name_protection`: "Sonora" is
+not "Audible"), and the repeats test only looks at the words left to translate:
+"Tierra Caliente violencia" -> "Tierra Caliente violence" translated its one
+translatable word, though it repeats two of three.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -17,7 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from search.case_vocabulary import CaseVocabulary
 from search.lru import LruCache
+from search.name_protection import translate_keeping_names
 
 __all__ = ["QueryTranslations", "QueryTranslator", "Translator", "TranslatorPool"]
 
@@ -97,22 +105,30 @@ class QueryTranslator:
     def available(self) -> bool:
         return self._translator is not None and self._enabled
 
-    def translate(self, text: str) -> QueryTranslations:
+    def translate(self, text: str, *, names: CaseVocabulary | None = None) -> QueryTranslations:
+        """Both directions' translations that changed something; `names` tells which
+        words are names to keep (None: Apertium translates every word)."""
         if not self.available:
             return QueryTranslations(
                 notes=["translation unavailable: results match the query's own language only"]
             )
-        original_words = set(text.lower().split())
         result = QueryTranslations()
         for source, target in _DIRECTIONS:
-            translated = self._translate_cached(text, source, target)
+            translated = translate_keeping_names(
+                text,
+                functools.partial(self._translate_cached, source=source, target=target),
+                names,
+                source=source,
+                target=target,
+            )
             if translated is None:  # this direction only; the other may still help
                 result.notes.append(f"translation {source}->{target} failed; searched without it")
                 continue
-            words = translated.lower().split()
-            shared = sum(1 for w in words if w in original_words) / max(len(words), 1)
+            words = translated.returned_words
+            given = set(translated.given_words)
+            shared = sum(1 for w in words if w in given) / max(len(words), 1)
             if words and shared < _MAX_SHARED_WORDS:
-                result.texts[target] = translated
+                result.texts[target] = translated.text
         return result
 
     def warm_up(self) -> None:
