@@ -213,11 +213,10 @@ class SearchEngine:
     ) -> QueryTranslations:
         if not wanted:
             return QueryTranslations()
-        translated = self._translator.translate(parsed.positive_text(), names=loaded.vocabulary)
-        if not skip:
-            return translated
-        kept = {lang: text for lang, text in translated.texts.items() if lang not in skip}
-        return QueryTranslations(texts=kept, notes=translated.notes)
+        translated = self._translator.translate(
+            parsed.positive_text(), names=loaded.vocabulary, phrases=parsed.phrases
+        )
+        return translated.without(skip) if skip else translated
 
     def _plan(
         self,
@@ -247,7 +246,7 @@ class SearchEngine:
                 date_from=request.date_from,
                 date_to=request.date_to,
             ),
-            constraints=loaded.lexical.constraints(parsed),
+            constraints=loaded.lexical.constraints(parsed, translations.phrases),
             vector=vector,
             translated_boost=self.options.translated_boost,
         )
