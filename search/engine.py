@@ -28,6 +28,7 @@ from search.generation import EncoderPool, LiveGeneration, LoadedGeneration, Que
 from search.grouping import limit_per_article
 from search.health import Health, health_report
 from search.highlight import Highlighter
+from search.leg_runs import run_legs
 from search.matching import CLOSEST_SHOWN, MEANING_FLOOR, partition
 from search.models import (
     DEFAULT_DEPTH,
@@ -40,7 +41,7 @@ from search.models import (
 )
 from search.ordering import order_matches
 from search.passage_translation import PassageTranslator
-from search.plan import DEFAULT_TRANSLATED_BOOST, QueryPlan, Retriever
+from search.plan import DEFAULT_TRANSLATED_BOOST, QueryPlan
 from search.query_embedding import QueryEmbedder
 from search.query_parser import ParsedQuery, parse_query
 from search.query_translation import QueryTranslations, QueryTranslator, Translator
@@ -149,12 +150,7 @@ class SearchEngine:
         depth = request.depth or self.options.depth
         wanted = (request.offset + request.limit) * request.per_article
         candidates = min(_MAX_CANDIDATES, max(depth, wanted))
-        legs: list[Retriever] = []
-        if request.mode in ("hybrid", "lexical"):
-            legs.append(loaded.lexical)
-        if request.mode in ("hybrid", "semantic"):
-            legs.append(loaded.semantic)
-        runs = {leg.name: leg.search(plan, candidates) for leg in legs}
+        runs = run_legs(request.mode, plan, candidates, loaded=loaded)
         rrf_k = request.rrf_k or self.options.rrf_k
         fused = demote_boilerplate(
             fuse_legs(runs, method=request.fusion, rrf_k=rrf_k, alpha=request.alpha),

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from indexer.names import WORD
 from search.case_vocabulary import CaseVocabulary
 
-__all__ = ["keeps_name", "name_positions"]
+__all__ = ["keeps_name", "name_positions", "only_names"]
 
 
 def name_positions(
@@ -72,6 +72,21 @@ def keeps_name(name: str, translation: str, vocabulary: CaseVocabulary, *, targe
         return True  # a name turned into a word, or into something the texts never write
     as_name = min(counts.get(word, (0, 0))[0] for word in name_words)
     return as_name >= min(capitalised for capitalised, _ in translated)
+
+
+def only_names(
+    words: Sequence[str], vocabulary: CaseVocabulary, *, languages: Sequence[str]
+) -> bool:
+    """Every one of `words` (lowercased) is one the texts of `languages`, taken
+    together, write capitalised more often than in lower case."""
+    if not words:
+        return False
+    totals = dict.fromkeys(words, (0, 0))
+    for language in languages:
+        for word, (capitalised, lower) in vocabulary.case_counts(words, lang=language).items():
+            seen_capitalised, seen_lower = totals[word]
+            totals[word] = (seen_capitalised + capitalised, seen_lower + lower)
+    return all(capitalised > lower for capitalised, lower in totals.values())
 
 
 def _typed_capitalised(form: str, position: int, uses_capitals: bool) -> bool | None:

@@ -8,7 +8,7 @@ import pytest
 
 from indexer.names import case_counts
 from search.case_vocabulary import InMemoryCaseVocabulary
-from search.name_evidence import keeps_name, name_positions
+from search.name_evidence import keeps_name, name_positions, only_names
 from search.name_masking import could_hold_placeholder, mask_spans, name_runs
 from tests.names_corpus import vocabulary_of_both
 
@@ -81,6 +81,15 @@ def test_a_translation_into_a_word_never_beats_the_name(
     # Both are names in the English texts, which write Poland more often.
     assert not keeps_name("Polonia", "Poland", vocabulary, target="en")
     assert keeps_name("Sonora", "Sonora", vocabulary, target="en")
+
+
+def test_a_query_of_names_only(vocabulary: InMemoryCaseVocabulary) -> None:
+    both = ["en", "es"]
+    assert only_names(["arturo", "lobo"], vocabulary, languages=both)
+    assert only_names(["tierra", "caliente"], vocabulary, languages=both)
+    assert not only_names(["comisario", "lobo"], vocabulary, languages=both)
+    assert not only_names(["rosa", "lobo"], vocabulary, languages=both)  # never seen: no evidence
+    assert not only_names([], vocabulary, languages=both)
 
 
 def test_runs_of_names_share_one_placeholder_and_come_back() -> None:

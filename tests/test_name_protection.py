@@ -8,8 +8,6 @@ everything else (Varsovia -> Warsaw, words, names Apertium knows) still translat
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from indexer.translation import ApertiumTranslator
@@ -19,6 +17,11 @@ from search.models import SearchRequest
 from search.query_translation import QueryTranslator
 from tests.corpus import write_corpus
 from tests.names_corpus import ENGLISH, SPANISH, vocabulary_of_both
+
+OTHER = (
+    "Avocado exports rise\n\n"
+    "Farmers in Michoacán shipped more avocados this year, and the ports were busy."
+)
 
 if not ApertiumTranslator.is_available():
     pytest.skip(
@@ -95,15 +98,31 @@ def test_only_names_left_means_no_translation(
     assert queries.translate("Arturo Lobo", names=vocabulary).texts == {}
 
 
-def test_the_engine_keeps_names_of_its_own_index(
-    tmp_path: Path, build, encoder, translator: ApertiumTranslator
-) -> None:  # type: ignore[no-untyped-def]
-    corpus = write_corpus(tmp_path / "corpus", {"en/sonora.txt": ENGLISH, "es/sonora.txt": SPANISH})
-    build([corpus], tmp_path / "index", translation="auto")
-    with_names = SearchEngine(tmp_path / "index", encoder=encoder, translator=translator)
-    response = with_names.search(SearchRequest(query="sequía en Sonora", mode="hybrid"))
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, build, encoder, translator) -> SearchEngine:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("names")
+    articles = {"en/sonora.txt": ENGLISH, "es/sonora.txt": SPANISH, "en/other.txt": OTHER}
+    build([write_corpus(root / "corpus", articles)], root / "index", translation="auto")
+    return SearchEngine(root / "index", encoder=encoder, translator=translator)
+
+
+def test_the_engine_keeps_names_of_its_own_index(engine: SearchEngine) -> None:
+    response = engine.search(SearchRequest(query="sequía en Sonora", mode="hybrid"))
     assert response.translations == {"en": "Drought in Sonora"}
     assert {result.article_id for result in response.results[:2]} == {
         "en/sonora.txt",
         "es/sonora.txt",
     }
+
+
+def test_a_query_of_names_only_is_answered_by_the_passages_holding_them(
+    engine: SearchEngine,
+) -> None:
+    """The semantic leg's ranking of "Arturo Lobo" is noise; hybrid keeps the lexical
+    one. A query with a word besides its names still fuses both legs."""
+    names = engine.search(SearchRequest(query="Arturo Lobo", mode="hybrid"))
+    lexical = engine.search(SearchRequest(query="Arturo Lobo", mode="lexical"))
+    assert [r.passage_id for r in names.results] == [r.passage_id for r in lexical.results]
+    assert all(result.semantic is None for result in names.results)
+    worded = engine.search(SearchRequest(query="comisario Arturo Lobo", mode="hybrid"))
+    assert any(result.semantic is not None for result in worded.results)
