@@ -26,9 +26,8 @@ __all__ = ["TranslatedQuery", "translate_keeping_names"]
 @dataclass(frozen=True, slots=True)
 class TranslatedQuery:
     """The translation (names back in place) and the lowercased words Apertium was
-    given and gave back, names left out (masked or kept by Apertium alike): whether
-    it translated anything is judged on those (`search.query_translation`), so
-    "Hurricane Valeria Acapulco" -> "Huracán Valeria Acapulco" counts as translated."""
+    given and gave back, names left out: whether it translated anything is judged
+    on those (`search.query_translation`)."""
 
     text: str
     given_words: tuple[str, ...]
@@ -49,37 +48,32 @@ def translate_keeping_names(
     if plain is None:
         return None
     words = list(WORD.finditer(text))
-    plain_words = tuple(word.lower() for word in WORD.findall(plain))
-    given = tuple(word.group(0).lower() for word in words)
+    unmasked = TranslatedQuery(
+        text=plain,
+        given_words=tuple(word.group(0).lower() for word in words),
+        returned_words=tuple(word.lower() for word in WORD.findall(plain)),
+    )
     if vocabulary is None or not words or could_hold_placeholder(text):
-        return TranslatedQuery(text=plain, given_words=given, returned_words=plain_words)
+        return unmasked
     forms = [word.group(0) for word in words]
     names = name_positions(forms, vocabulary, source=source, target=target)
-    kept: set[str] = set()  # the lowercased words of names left as they are
+    kept_by_apertium = set(unmasked.returned_words)
     spans = []
     for start, end in name_runs(text, words, names):
-        run = [word.lower() for word in WORD.findall(text, start, end)]
-        if all(word in plain_words for word in run):
-            kept.update(run)  # Apertium keeps it anyway, and may know it better in context
-            continue
-        alone = translate(text[start:end])
-        if alone is None or keeps_name(text[start:end], alone, vocabulary, target=target):
-            kept.update(run)
+        run = text[start:end]
+        if all(word.lower() in kept_by_apertium for word in WORD.findall(run)):
+            continue  # Apertium keeps it anyway, and may know it better in context
+        alone = translate(run)
+        if alone is None or keeps_name(run, alone, vocabulary, target=target):
             spans.append((start, end))
     if not spans:
-        return TranslatedQuery(
-            text=plain,
-            given_words=tuple(word for word in given if word not in kept),
-            returned_words=tuple(word for word in plain_words if word not in kept),
-        )
+        return unmasked
     masked = mask_spans(text, spans)
     translated = translate(masked.text)
     if translated is None:
         return None
     return TranslatedQuery(
         text=masked.restore(translated),
-        given_words=tuple(word for word in masked.translatable_words if word not in kept),
-        returned_words=tuple(
-            word for word in masked.translated_words(translated) if word not in kept
-        ),
+        given_words=masked.translatable_words,
+        returned_words=tuple(masked.translated_words(translated)),
     )

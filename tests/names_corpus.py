@@ -19,7 +19,7 @@ ENGLISH = (
     "Hermosillo, and another wolf in Chihuahua. Violence in Tierra Caliente, in "
     "Michoacán, forced families to leave. Poland and Warsaw: the capital of Poland is "
     "Warsaw, in Poland, and Polonia is a Warsaw club. A peace deal in Oaxaca was "
-    "signed in the state of Oaxaca. On Monday Valeria reached Acapulco."
+    "signed in the state of Oaxaca."
 )
 SPANISH = (
     "Sonora declara emergencia por sequía\n\n"
@@ -27,7 +27,7 @@ SPANISH = (
     "el comisario Arturo Lobo. La violencia en Tierra Caliente obligó a cientos de "
     "familias a dejar sus casas. En Varsovia, la capital de Polonia, llovió, y en "
     "Polonia y en Varsovia sigue lloviendo. El acuerdo de paz en Oaxaca, dijo el "
-    "periodista Mario Paz. El huracán Valeria llegó a Acapulco."
+    "periodista Mario Paz."
 )
 
 

@@ -90,15 +90,6 @@ def test_a_name_apertium_keeps_is_not_masked(
     assert queries.translate(query, names=vocabulary) == queries.translate(query)
 
 
-def test_names_do_not_count_as_untranslated_words(
-    queries: QueryTranslator, vocabulary: InMemoryCaseVocabulary
-) -> None:
-    """It repeats two of its three words, yet the one word left was translated."""
-    query = "Hurricane Valeria Acapulco"
-    assert queries.translate(query).texts.get("es") is None
-    assert queries.translate(query, names=vocabulary).texts.get("es") == "Huracán Valeria Acapulco"
-
-
 def test_only_names_left_means_no_translation(
     queries: QueryTranslator, vocabulary: InMemoryCaseVocabulary
 ) -> None:
