@@ -105,11 +105,14 @@ def _encode_input(text: str) -> bytes:
     survives translation instead of being folded into an ordinary space. The empty
     one at the end is needed: `lt-proc -b` (lttoolbox 3.7) does not flush on a `\\0`
     that follows a word's `$` directly, and would hold the answer until more input.
+    The blank before it is needed too: the analyser drops a last word that could
+    start a multiword when a superblank follows it at once ("falta de agua[]" came
+    back as "Fault of", without "water"). The decoder strips the blank.
     """
     text = _CONTROL_CHARS.sub(" ", _OTHER_LINE_BREAKS.sub("\n", text))
     text = _STREAM_SPECIAL.sub(r"\\\1", text).replace("^", _CARET_STANDIN)
     text = text.replace("\n", "[\n]")
-    return (text + "[]").encode("utf-8", errors="replace")
+    return (text + " []").encode("utf-8", errors="replace")
 
 
 def _decode_output(raw: bytes) -> str:

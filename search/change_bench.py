@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(args.source, source_dir / "corpus.jsonl")
     print(f"source {args.source}; work {work}")
     build_s = (
-        _run("build", "--source", str(source_dir), "--index", str(index_dir))
+        _run("build", "--source", str(source_dir / "corpus.jsonl"), "--index", str(index_dir))
         if not args.skip_build
         else float("nan")
     )
@@ -77,11 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     _run("remove", "bench-added", "--index", str(index_dir))
     _append_line(source_dir / "corpus.jsonl", "bench-synced", "Una crónica nueva sobre el valle.")
-    sync_one_s = _run("sync", str(source_dir), "--index", str(index_dir))
+    sync_one_s = _run("sync", str(source_dir / "corpus.jsonl"), "--index", str(index_dir))
     print(
         f"sync, one new line  {sync_one_s:8.2f} s  = {sync_one_s / build_s:.3f} of the full build"
     )
-    idle_s = _run("sync", str(source_dir), "--index", str(index_dir))
+    idle_s = _run("sync", str(source_dir / "corpus.jsonl"), "--index", str(index_dir))
     start_s = _timed([sys.executable, "-c", "import indexer.cli, indexer.change_commands"])
     print(
         f"sync, nothing new   {idle_s:8.2f} s  (process start alone {start_s:.2f} s; goal: "
@@ -142,7 +142,7 @@ def _concurrency(
                     log.marker_in[generation] = present
                 visible_after.append(_wait_visible(log, generation, done))
             _append_line(source_dir / "corpus.jsonl", f"sync-{time.time_ns()}", "Otra línea nueva.")
-            _run("sync", str(source_dir), "--index", str(index_dir))
+            _run("sync", str(source_dir / "corpus.jsonl"), "--index", str(index_dir))
             with log.lock:
                 log.marker_in[_manifest(index_dir)["generation"]] = False
         elapsed = time.perf_counter() - started

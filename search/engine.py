@@ -28,6 +28,7 @@ from search.generation import EncoderPool, LiveGeneration, LoadedGeneration, Que
 from search.grouping import limit_per_article
 from search.health import Health, health_report
 from search.highlight import Highlighter
+from search.leg_runs import run_legs
 from search.matching import CLOSEST_SHOWN, MEANING_FLOOR, partition
 from search.models import (
     DEFAULT_DEPTH,
@@ -40,7 +41,7 @@ from search.models import (
 )
 from search.ordering import order_matches
 from search.passage_translation import PassageTranslator
-from search.plan import DEFAULT_TRANSLATED_BOOST, QueryPlan, Retriever
+from search.plan import DEFAULT_TRANSLATED_BOOST, QueryPlan
 from search.query_embedding import QueryEmbedder
 from search.query_parser import ParsedQuery, parse_query
 from search.query_translation import QueryTranslations, QueryTranslator, Translator
@@ -144,17 +145,12 @@ class SearchEngine:
         parsed = _parse(request.query)
         facts = self._facts.of(snapshot)
         sources = facts.match_sources(request.sources)
-        translations = self._translate(parsed, request.translate, request.skip_translations)
+        translations = self._translate(loaded, parsed, request.translate, request.skip_translations)
         plan = self._plan(loaded, parsed, translations, request, facts, sources.stored)
         depth = request.depth or self.options.depth
         wanted = (request.offset + request.limit) * request.per_article
         candidates = min(_MAX_CANDIDATES, max(depth, wanted))
-        legs: list[Retriever] = []
-        if request.mode in ("hybrid", "lexical"):
-            legs.append(loaded.lexical)
-        if request.mode in ("hybrid", "semantic"):
-            legs.append(loaded.semantic)
-        runs = {leg.name: leg.search(plan, candidates) for leg in legs}
+        runs = run_legs(request.mode, plan, candidates, loaded=loaded)
         rrf_k = request.rrf_k or self.options.rrf_k
         fused = demote_boilerplate(
             fuse_legs(runs, method=request.fusion, rrf_k=rrf_k, alpha=request.alpha),
@@ -205,15 +201,18 @@ class SearchEngine:
         )
 
     def _translate(
-        self, parsed: ParsedQuery, wanted: bool, skip: Collection[str] = ()
+        self,
+        loaded: LoadedGeneration,
+        parsed: ParsedQuery,
+        wanted: bool,
+        skip: Collection[str] = (),
     ) -> QueryTranslations:
         if not wanted:
             return QueryTranslations()
-        translated = self._translator.translate(parsed.positive_text())
-        if not skip:
-            return translated
-        kept = {lang: text for lang, text in translated.texts.items() if lang not in skip}
-        return QueryTranslations(texts=kept, notes=translated.notes)
+        translated = self._translator.translate(
+            parsed.positive_text(), names=loaded.vocabulary, phrases=parsed.phrases
+        )
+        return translated.without(skip) if skip else translated
 
     def _plan(
         self,
@@ -243,7 +242,7 @@ class SearchEngine:
                 date_from=request.date_from,
                 date_to=request.date_to,
             ),
-            constraints=loaded.lexical.constraints(parsed),
+            constraints=loaded.lexical.constraints(parsed, translations.phrases),
             vector=vector,
             translated_boost=self.options.translated_boost,
         )
@@ -262,11 +261,14 @@ class SearchEngine:
         same ones (translated matches included) a search result shows.
         `translate_passages`: passages to machine-translate (their own text), by
         number in the article from 1, or "all"."""
-        snapshot = self._generation.current.snapshot
+        loaded = self._generation.current
+        snapshot = loaded.snapshot
         if snapshot.article(article_id) is None:
             raise ArticleNotFoundError(article_id)
         parsed = parse_query(query[:1000])
-        translations = self._translate(parsed, translate).texts if not parsed.is_empty else {}
+        translations = (
+            self._translate(loaded, parsed, translate).texts if not parsed.is_empty else {}
+        )
         return build_article_view(
             snapshot,
             article_id,

@@ -23,6 +23,12 @@ import numpy.typing as npt
 from indexer.analysis import Analyzers
 from indexer.layout import IndexLayout
 from indexer.manifest import Manifest
+from search.case_vocabulary import (
+    SYNCHRONOUS_VOCABULARY_ARTICLES,
+    BackgroundCaseVocabulary,
+    CaseVocabulary,
+    InMemoryCaseVocabulary,
+)
 from search.errors import tantivy_panics_as_corruption
 from search.lexical import LexicalRetriever
 from search.semantic import SemanticRetriever
@@ -72,12 +78,14 @@ class EncoderPool:
 
 @dataclass(frozen=True, slots=True)
 class LoadedGeneration:
-    """A snapshot with its retrievers and encoder; swapped as one reference."""
+    """A snapshot with its retrievers, encoder and name evidence; swapped as one reference."""
 
     snapshot: IndexSnapshot
     lexical: LexicalRetriever
     semantic: SemanticRetriever
     encoder: QueryEncoder
+    # How the generation's texts capitalise each word (`search.name_protection`).
+    vocabulary: CaseVocabulary
 
 
 class LiveGeneration:
@@ -124,6 +132,7 @@ class LiveGeneration:
             lexical=LexicalRetriever(snapshot),
             semantic=SemanticRetriever(snapshot),
             encoder=self._encoders.get(self.index_dir, snapshot.manifest),
+            vocabulary=_case_vocabulary(snapshot),
         )
 
 
@@ -131,6 +140,14 @@ def load_snapshot(index_dir: Path, analyzers: Analyzers) -> IndexSnapshot:
     """`IndexSnapshot.load`, with a panic in tantivy turned into `IndexCorruptError`."""
     with tantivy_panics_as_corruption(str(index_dir)):
         return IndexSnapshot.load(index_dir, analyzers)
+
+
+def _case_vocabulary(snapshot: IndexSnapshot) -> CaseVocabulary:
+    """Counted from the stored articles: at load for a small archive, in the
+    background for a large one (see `BackgroundCaseVocabulary`)."""
+    if snapshot.manifest.articles <= SYNCHRONOUS_VOCABULARY_ARTICLES:
+        return InMemoryCaseVocabulary.from_articles(snapshot.store.articles())
+    return BackgroundCaseVocabulary(snapshot.store.articles)
 
 
 def _describe(error: BaseException) -> str:

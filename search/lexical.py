@@ -17,7 +17,7 @@ original query against `*_mt` fields (passages' translations, if built).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import tantivy
 
@@ -31,6 +31,7 @@ from search.snapshot import IndexSnapshot
 __all__ = ["ORIGINAL_FIELDS", "LexicalRetriever"]
 
 ORIGINAL_FIELDS = (FIELD_BY_LANGUAGE["en"], FIELD_BY_LANGUAGE["es"], OTHER_FIELD)
+_TRANSLATED_FIELDS = tuple(TRANSLATED_FIELD_BY_LANGUAGE.values())
 
 
 class LexicalRetriever:
@@ -67,9 +68,17 @@ class LexicalRetriever:
         )
         return self._all_rows(query)
 
-    def constraints(self, parsed: ParsedQuery) -> RowConstraints:
+    def constraints(
+        self,
+        parsed: ParsedQuery,
+        phrase_translations: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> RowConstraints:
         """The rows quoted phrases require and -exclusions forbid, read once per query.
 
+        A passage holds a phrase when its text does, when its machine translation
+        does (`*_mt`), or when its text holds the phrase's translation into its
+        language (`phrase_translations`: phrase -> language -> translation): a
+        quoted title must not rule out every passage in the other language.
         Each is one tantivy query whose matching rows come from the `row` fast field
         (ordering by it makes tantivy hand back its value): no stored-document fetch
         per hit. Both legs then use the row sets, so phrases are never evaluated twice.
@@ -77,7 +86,8 @@ class LexicalRetriever:
         if not parsed.phrases and not parsed.excluded_terms and not parsed.excluded_phrases:
             return RowConstraints()
         required: frozenset[int] | None = None
-        phrases = [self._phrase(p, ORIGINAL_FIELDS) for p in parsed.phrases]
+        translations = phrase_translations or {}
+        phrases = [self._phrase_anywhere(p, translations.get(p, {})) for p in parsed.phrases]
         present = [clause for clause in phrases if clause is not None]
         if present:
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, c) for c in present])
@@ -90,6 +100,25 @@ class LexicalRetriever:
         ]
         excluded = self._all_rows(_any_of(excluded_clauses)) if excluded_clauses else frozenset()
         return RowConstraints(required=required, excluded=excluded)
+
+    def _phrase_anywhere(
+        self, phrase: str, translations: Mapping[str, str]
+    ) -> tantivy.Query | None:
+        """The phrase in an original field; else its words in a translated field, or
+        its translation's words in the field of the translation's language (machine
+        translation moves words around: "monumental Polish theatre" may come back as
+        "teatro monumental polaco"). None if nothing to match."""
+        alternatives = [
+            self._phrase(phrase, ORIGINAL_FIELDS),
+            self._phrase(phrase, _TRANSLATED_FIELDS, in_order=False),
+        ]
+        alternatives += [
+            self._phrase(translation, (FIELD_BY_LANGUAGE[language],), in_order=False)
+            for language, translation in translations.items()
+            if language in FIELD_BY_LANGUAGE
+        ]
+        present = [query for query in alternatives if query is not None]
+        return _any_of(present) if present else None
 
     def _all_rows(self, query: tantivy.Query) -> frozenset[int]:
         searcher = self._snapshot.searcher
@@ -151,8 +180,11 @@ class LexicalRetriever:
                     queries.append(term if boost == 1.0 else tantivy.Query.boost_query(term, boost))
         return queries
 
-    def _phrase(self, phrase: str, fields: Iterable[str]) -> tantivy.Query | None:
-        """Matches if the phrase occurs in any of the fields; None if nothing to match."""
+    def _phrase(
+        self, phrase: str, fields: Iterable[str], *, in_order: bool = True
+    ) -> tantivy.Query | None:
+        """Matches if the phrase occurs in any of the fields (`in_order=False`: all its
+        words, anywhere in the passage); None if nothing to match."""
         analyzers = self._snapshot.analyzers
         alternatives = []
         cleaned = phrase.replace('"', " ").replace("\\", " ")
@@ -163,23 +195,24 @@ class LexicalRetriever:
             if len(tokens) == 1:
                 alternatives.append(tantivy.Query.term_query(self._schema, field_name, tokens[0]))
                 continue
+            if not in_order:
+                alternatives.append(self._all_tokens(field_name, tokens))
+                continue
             try:
                 alternatives.append(
                     self._snapshot.tantivy_index.parse_query(f'"{cleaned}"', [field_name])
                 )
             except ValueError:  # defensive: fall back to all words required
-                alternatives.append(
-                    tantivy.Query.boolean_query(
-                        [
-                            (
-                                tantivy.Occur.Must,
-                                tantivy.Query.term_query(self._schema, field_name, token),
-                            )
-                            for token in tokens
-                        ]
-                    )
-                )
+                alternatives.append(self._all_tokens(field_name, tokens))
         return _any_of(alternatives) if alternatives else None
+
+    def _all_tokens(self, field_name: str, tokens: list[str]) -> tantivy.Query:
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, tantivy.Query.term_query(self._schema, field_name, token))
+                for token in tokens
+            ]
+        )
 
 
 def _any_of(queries: list[tantivy.Query]) -> tantivy.Query:

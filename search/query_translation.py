@@ -5,19 +5,27 @@ pipeline. The query's language is not detected (too short to be reliable): it is
 translated both ways, es->en and en->es, and a "translation" that mostly repeats
 the input is dropped, because Apertium passes words it does not know through
 unchanged: an English query "translated" from Spanish comes back as itself.
+
+Names are kept out of Apertium's reach (`search.name_protection`: "Sonora" is
+not "Audible"), and the repeats test only looks at the words left to translate:
+"Tierra Caliente violencia" -> "Tierra Caliente violence" translated its one
+translatable word, though it repeats two of three.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from search.case_vocabulary import CaseVocabulary
 from search.lru import LruCache
+from search.name_protection import translate_keeping_names
 
 __all__ = ["QueryTranslations", "QueryTranslator", "Translator", "TranslatorPool"]
 
@@ -72,10 +80,26 @@ class TranslatorPool:
 
 @dataclass(frozen=True, slots=True)
 class QueryTranslations:
-    """Target language -> translated query, and what went wrong, for the response."""
+    """Target language -> translated query, and what went wrong, for the response.
+
+    `phrases`: each quoted phrase -> target language -> its own translation, so
+    that a phrase can be required in the other language's passages too.
+    """
 
     texts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    phrases: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def without(self, languages: Collection[str]) -> QueryTranslations:
+        """The same, less the translations into `languages` (a request's skip list)."""
+        return QueryTranslations(
+            texts={lang: text for lang, text in self.texts.items() if lang not in languages},
+            notes=self.notes,
+            phrases={
+                phrase: {lang: text for lang, text in texts.items() if lang not in languages}
+                for phrase, texts in self.phrases.items()
+            },
+        )
 
 
 class QueryTranslator:
@@ -97,23 +121,53 @@ class QueryTranslator:
     def available(self) -> bool:
         return self._translator is not None and self._enabled
 
-    def translate(self, text: str) -> QueryTranslations:
+    def translate(
+        self,
+        text: str,
+        *,
+        names: CaseVocabulary | None = None,
+        phrases: Sequence[str] = (),
+    ) -> QueryTranslations:
+        """Both directions' translations that changed something, of `text` and of each
+        of its quoted `phrases`; `names` tells which words are names to keep (None:
+        Apertium translates every word)."""
         if not self.available:
             return QueryTranslations(
                 notes=["translation unavailable: results match the query's own language only"]
             )
-        original_words = set(text.lower().split())
         result = QueryTranslations()
-        for source, target in _DIRECTIONS:
-            translated = self._translate_cached(text, source, target)
+        for (source, target), translated in self._both_ways(text, names).items():
             if translated is None:  # this direction only; the other may still help
                 result.notes.append(f"translation {source}->{target} failed; searched without it")
-                continue
-            words = translated.lower().split()
-            shared = sum(1 for w in words if w in original_words) / max(len(words), 1)
-            if words and shared < _MAX_SHARED_WORDS:
+            elif translated:
                 result.texts[target] = translated
+        for phrase in phrases:
+            both = self._both_ways(phrase, names).items()
+            result.phrases[phrase] = {target: text for (_, target), text in both if text}
         return result
+
+    def _both_ways(
+        self, text: str, names: CaseVocabulary | None
+    ) -> dict[tuple[str, str], str | None]:
+        """(source, target) -> translation: "" when it only repeats `text`, None when
+        the direction failed."""
+        found: dict[tuple[str, str], str | None] = {}
+        for source, target in _DIRECTIONS:
+            translated = translate_keeping_names(
+                text,
+                functools.partial(self._translate_cached, source=source, target=target),
+                names,
+                source=source,
+                target=target,
+            )
+            if translated is None:
+                found[source, target] = None
+                continue
+            words = translated.returned_words
+            given = set(translated.given_words)
+            shared = sum(1 for w in words if w in given) / max(len(words), 1)
+            found[source, target] = translated.text if words and shared < _MAX_SHARED_WORDS else ""
+        return found
 
     def warm_up(self) -> None:
         """Start the pipelines now, so the first user query does not pay their start-up."""

@@ -102,6 +102,22 @@ def test_each_translation_path_crosses_on_its_own(
 
 
 @needs_apertium
+@pytest.mark.parametrize("mode", ["hybrid", "lexical", "semantic"])
+def test_a_quoted_phrase_is_found_in_the_other_language(
+    english_engine: SearchEngine, spanish_engine: SearchEngine, mode: Mode
+) -> None:
+    """A phrase is required in every leg; it once ruled out every passage in the other
+    language. Its translation ("la costa del Pacífico" -> "The Pacific coast") or
+    the passages' own translations ("dueños de tiendas" for "shop owners") count."""
+    assert _top(english_engine, 'lluvias en "la costa del Pacífico"', mode)[:1] == [
+        "en/hurricane.txt"
+    ]
+    assert _top(spanish_engine, 'criminals and "shop owners"', mode)[:1] == ["es/extorsion.txt"]
+    # Still a requirement: a phrase neither language holds finds nothing.
+    assert _top(english_engine, 'lluvias en "la costa de Marfil"', mode) == []
+
+
+@needs_apertium
 def test_results_show_original_text_and_say_they_matched_through_translation(
     english_engine: SearchEngine,
 ) -> None:

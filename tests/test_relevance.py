@@ -1,25 +1,33 @@
-"""Relevance regression guard: a fixed slice of XQuAD through the real evaluation harness.
+"""Relevance regression guard: XQuAD and the news set through the real evaluation harness.
 
-The full 480-paragraph bilingual corpus is indexed once for the module (about a
-minute on 2 cores) with the session's model, and 150 questions (75 English, 75
-Spanish, spread evenly; the Spanish ones are the translations of the English ones)
-are run in each mode: the same code as `make eval`, on a slice.
+XQuAD: the full 480-paragraph bilingual corpus is indexed once for the module
+(about a minute on 2 cores) with the session's model, and 150 questions (75
+English, 75 Spanish, spread evenly; the Spanish ones are the translations of the
+English ones) are run in each mode. The news set (`search/evaluation/data/news`,
+50 articles, 82 queries) is small enough to run whole (about 20 s); it is the set
+with names ("Sonora", "Arturo Lobo") and name-only queries. The same code as
+`make eval`, on a slice.
 
-The floors sit 0.025 below what the slice measured (rounded down), so a change that
-costs a couple of queries passes and one that breaks a mode or a language does not.
-The floors are for the product as shipped: translation on at index and query time
-(Apertium). Without Apertium these tests skip outside CI and the run fails under CI
-(tests/conftest.py); there is no second, lower set of floors. When a change makes
-relevance better, raise the floors (keep the measured value and the date in the
-comment). `make eval` prints the whole table.
+The floors sit just below what was measured (minus 0.005, rounded down to 0.01),
+so that a change which costs even a query or two fails: look at the queries it
+moved before lowering one. The issue's goal is pinned as it stands: in each
+set and query language, hybrid is at least as good as its better leg. The floors
+are for the product as shipped: translation on at index and query time
+(Apertium). Without Apertium these tests skip outside CI and the run fails under
+CI (tests/conftest.py); there is no second, lower set of floors. When a change
+makes relevance better, raise the floors (keep the measured value and the date in
+the comment). `make eval` prints the whole table.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from indexer.encoder import Encoder
 from search.evaluation.beir import load_beir
+from search.evaluation.cli import NEWS_DATA_DIR
 from search.evaluation.harness import EvalOptions, EvaluationResult, evaluate_data_set
 from search.evaluation.metrics import SplitMetrics
 from search.evaluation.report import to_json, to_markdown
@@ -28,55 +36,79 @@ from tests.conftest import XQUAD
 
 pytestmark = pytest.mark.slow
 
-SLICE_QUERIES = 150  # 75 per language
+SLICE_QUERIES = {"xquad": 150, "news": None}  # XQuAD: 75 per language; news: all 82
 MODES = "lexical,semantic,hybrid"
+SETS = sorted(SLICE_QUERIES)
 
-# Floors: the value measured on the slice minus 0.025, rounded down to 0.01.
-# nDCG@10 (both relevant paragraphs count: own language and the parallel one) per
-# mode and query language ("all" = both). Default translation setting "auto", which
-# found Apertium: translation ON at index time (Spanish embedded via English) and
-# at query time. Engine defaults of 2026-11-21 (RRF k 60, translated_boost 0.7).
-NDCG10_FLOORS_TRANSLATION_ON = {
-    ("lexical", "all"): 0.85,  # measured 0.877 on 2026-11-21 (150-query slice)
-    ("lexical", "en"): 0.85,  # measured 0.880 on 2026-11-21
-    ("lexical", "es"): 0.84,  # measured 0.874 on 2026-11-21
-    ("semantic", "all"): 0.84,  # measured 0.870 on 2026-11-21
-    ("semantic", "en"): 0.89,  # measured 0.925 on 2026-11-21
-    ("semantic", "es"): 0.78,  # measured 0.815 on 2026-11-21
-    ("hybrid", "all"): 0.91,  # measured 0.935 on 2026-11-21
-    ("hybrid", "en"): 0.92,  # measured 0.953 on 2026-11-21
-    ("hybrid", "es"): 0.89,  # measured 0.918 on 2026-11-21
+# nDCG@10 per set, mode and query language ("all" = both). XQuAD judges both
+# relevant paragraphs (own language and the parallel one); the news set grades
+# articles 2 (answers) or 1 (related). Translation ON at index time (Spanish
+# embedded via English) and at query time; engine defaults of 2026-11-22 (RRF k
+# 20, names kept out of query translation, name-only queries answered lexically).
+NDCG10_FLOORS = {
+    ("xquad", "lexical", "all"): 0.87,  # measured 0.882 on 2026-11-22 (150-query slice)
+    ("xquad", "lexical", "en"): 0.87,  # measured 0.880 on 2026-11-22
+    ("xquad", "lexical", "es"): 0.88,  # measured 0.885 on 2026-11-22
+    ("xquad", "semantic", "all"): 0.88,  # measured 0.894 on 2026-11-22
+    ("xquad", "semantic", "en"): 0.92,  # measured 0.925 on 2026-11-22
+    ("xquad", "semantic", "es"): 0.85,  # measured 0.864 on 2026-11-22
+    ("xquad", "hybrid", "all"): 0.94,  # measured 0.949 on 2026-11-22
+    ("xquad", "hybrid", "en"): 0.95,  # measured 0.957 on 2026-11-22
+    ("xquad", "hybrid", "es"): 0.93,  # measured 0.941 on 2026-11-22
+    ("news", "lexical", "all"): 0.97,  # measured 0.976 on 2026-11-22 (all 82 queries)
+    ("news", "lexical", "en"): 0.97,  # measured 0.983 on 2026-11-22
+    ("news", "lexical", "es"): 0.96,  # measured 0.970 on 2026-11-22
+    ("news", "semantic", "all"): 0.93,  # measured 0.936 on 2026-11-22
+    ("news", "semantic", "en"): 0.94,  # measured 0.947 on 2026-11-22
+    ("news", "semantic", "es"): 0.92,  # measured 0.926 on 2026-11-22
+    ("news", "hybrid", "all"): 0.98,  # measured 0.986 on 2026-11-22
+    ("news", "hybrid", "en"): 0.98,  # measured 0.989 on 2026-11-22
+    ("news", "hybrid", "es"): 0.97,  # measured 0.983 on 2026-11-22
 }
-# Cross-lingual Recall@10: share of questions whose other-language paragraph is in
-# the top 10 ("es->en": Spanish questions, English paragraphs). Translation ON.
-CROSS_RECALL10_FLOORS_TRANSLATION_ON = {
-    ("lexical", "en->es"): 0.90,  # measured 0.933 on 2026-11-21
-    ("lexical", "es->en"): 0.89,  # measured 0.920 on 2026-11-21
-    ("semantic", "en->es"): 0.97,  # measured 1.000 on 2026-11-21
-    ("semantic", "es->en"): 0.80,  # measured 0.827 on 2026-11-21
-    ("hybrid", "en->es"): 0.96,  # measured 0.987 on 2026-11-21
-    ("hybrid", "es->en"): 0.90,  # measured 0.933 on 2026-11-21
+# Cross-lingual Recall@10: share of queries whose other-language relevant
+# documents are in the top 10 ("es->en": Spanish queries, English documents).
+CROSS_RECALL10_FLOORS = {
+    ("xquad", "lexical", "en->es"): 0.92,  # measured 0.933 on 2026-11-22
+    ("xquad", "lexical", "es->en"): 0.92,  # measured 0.933 on 2026-11-22
+    ("xquad", "semantic", "en->es"): 0.99,  # measured 1.000 on 2026-11-22
+    ("xquad", "semantic", "es->en"): 0.91,  # measured 0.920 on 2026-11-22
+    ("xquad", "hybrid", "en->es"): 0.99,  # measured 1.000 on 2026-11-22
+    ("xquad", "hybrid", "es->en"): 0.96,  # measured 0.973 on 2026-11-22
+    ("news", "lexical", "en->es"): 0.96,  # measured 0.969 on 2026-11-22
+    ("news", "lexical", "es->en"): 0.99,  # measured 1.000 on 2026-11-22
+    ("news", "semantic", "en->es"): 0.95,  # measured 0.956 on 2026-11-22
+    ("news", "semantic", "es->en"): 0.98,  # measured 0.987 on 2026-11-22
+    ("news", "hybrid", "en->es"): 0.96,  # measured 0.969 on 2026-11-22
+    ("news", "hybrid", "es->en"): 0.99,  # measured 1.000 on 2026-11-22
 }
+
+
+def _evaluate(encoder: Encoder, path: Path, max_queries: int | None) -> EvaluationResult:
+    options = EvalOptions(
+        model_ref=encoder.model_ref, variants=parse_variants(MODES), max_queries=max_queries
+    )
+    return evaluate_data_set(load_beir(path), options, encoder=encoder)
 
 
 @pytest.fixture(scope="module")
-def evaluation(encoder: Encoder) -> EvaluationResult:
+def xquad_evaluation(encoder: Encoder) -> EvaluationResult:
     if not (XQUAD / "corpus.jsonl").is_file():  # a CI run has stopped already (conftest)
         pytest.skip(f"XQuAD retrieval set not found at {XQUAD} (see shared/eval/xquad/README.md)")
-    options = EvalOptions(
-        model_ref=encoder.model_ref,
-        variants=parse_variants(MODES),
-        max_queries=SLICE_QUERIES,
-    )
-    return evaluate_data_set(load_beir(XQUAD), options, encoder=encoder)
+    return _evaluate(encoder, XQUAD, SLICE_QUERIES["xquad"])
 
 
-def _require_translation(evaluation: EvaluationResult) -> None:
-    """The floors hold for translation on at both ends; anything else is not the product
-    (conftest fails a CI run without Apertium before we get here)."""
-    on = evaluation.manifest.translation.enabled and evaluation.query_translation
-    if not on:
+@pytest.fixture(scope="module")
+def news_evaluation(encoder: Encoder) -> EvaluationResult:
+    return _evaluate(encoder, NEWS_DATA_DIR, SLICE_QUERIES["news"])
+
+
+def _evaluation(request: pytest.FixtureRequest, data_set: str) -> EvaluationResult:
+    """The set's evaluation, translation on at both ends, or a skip (the floors are for
+    the product; conftest fails a CI run without Apertium before we get here)."""
+    evaluation: EvaluationResult = request.getfixturevalue(f"{data_set}_evaluation")
+    if not (evaluation.manifest.translation.enabled and evaluation.query_translation):
         pytest.skip("Apertium is not installed: the relevance floors need translation on")
+    return evaluation
 
 
 def _context(evaluation: EvaluationResult, mode: str) -> str:
@@ -94,39 +126,55 @@ def _metrics(evaluation: EvaluationResult, mode: str) -> SplitMetrics:
     return next(v for v in evaluation.variants if v.variant.name == mode).metrics
 
 
-def test_slice_is_balanced_and_every_query_ran(evaluation: EvaluationResult) -> None:
+def _ndcg(metrics: SplitMetrics, language: str) -> float:
+    scores = metrics.overall if language == "all" else metrics.by_language[language]
+    return scores["ndcg@10"]
+
+
+@pytest.mark.parametrize("data_set", SETS)
+def test_every_query_ran_in_both_languages(request: pytest.FixtureRequest, data_set: str) -> None:
+    evaluation = request.getfixturevalue(f"{data_set}_evaluation")
     languages = [query.lang for query in evaluation.queries]
-    assert languages.count("en") == languages.count("es") == SLICE_QUERIES // 2
+    assert languages.count("en") == languages.count("es") > 0
     assert [v.variant.name for v in evaluation.variants] == MODES.split(",")
     for variant in evaluation.variants:
         assert variant.errors == {}, variant.errors
 
 
-@pytest.mark.parametrize(("mode", "language"), sorted(NDCG10_FLOORS_TRANSLATION_ON))
-def test_ndcg_at_10_floor(evaluation: EvaluationResult, mode: str, language: str) -> None:
-    _require_translation(evaluation)
-    floors = NDCG10_FLOORS_TRANSLATION_ON
-    metrics = _metrics(evaluation, mode)
-    scores = metrics.overall if language == "all" else metrics.by_language[language]
-    assert scores["ndcg@10"] >= floors[mode, language], _context(evaluation, mode)
-
-
-@pytest.mark.parametrize(("mode", "direction"), sorted(CROSS_RECALL10_FLOORS_TRANSLATION_ON))
-def test_cross_lingual_recall_at_10_floor(
-    evaluation: EvaluationResult, mode: str, direction: str
+@pytest.mark.parametrize(("data_set", "mode", "language"), sorted(NDCG10_FLOORS))
+def test_ndcg_at_10_floor(
+    request: pytest.FixtureRequest, data_set: str, mode: str, language: str
 ) -> None:
-    _require_translation(evaluation)
-    floors = CROSS_RECALL10_FLOORS_TRANSLATION_ON
+    evaluation = _evaluation(request, data_set)
+    measured = _ndcg(_metrics(evaluation, mode), language)
+    assert measured >= NDCG10_FLOORS[data_set, mode, language], _context(evaluation, mode)
+
+
+@pytest.mark.parametrize(("data_set", "mode", "direction"), sorted(CROSS_RECALL10_FLOORS))
+def test_cross_lingual_recall_at_10_floor(
+    request: pytest.FixtureRequest, data_set: str, mode: str, direction: str
+) -> None:
+    evaluation = _evaluation(request, data_set)
     recall = _metrics(evaluation, mode).cross_lingual[direction]["recall@10"]
-    assert recall >= floors[mode, direction], _context(evaluation, mode)
+    assert recall >= CROSS_RECALL10_FLOORS[data_set, mode, direction], _context(evaluation, mode)
 
 
-def test_reports_hold_every_mode(evaluation: EvaluationResult) -> None:
-    report = to_json(evaluation)
+@pytest.mark.parametrize("language", ["all", "en", "es"])
+@pytest.mark.parametrize("data_set", SETS)
+def test_hybrid_is_never_worse_than_its_better_leg(
+    request: pytest.FixtureRequest, data_set: str, language: str
+) -> None:
+    evaluation = _evaluation(request, data_set)
+    legs = {mode: _ndcg(_metrics(evaluation, mode), language) for mode in MODES.split(",")}
+    assert legs["hybrid"] >= max(legs["lexical"], legs["semantic"]), legs
+
+
+def test_reports_hold_every_mode(xquad_evaluation: EvaluationResult) -> None:
+    report = to_json(xquad_evaluation)
     assert [variant["name"] for variant in report["variants"]] == MODES.split(",")
-    assert report["counts"]["evaluated_queries"] == SLICE_QUERIES
+    assert report["counts"]["evaluated_queries"] == SLICE_QUERIES["xquad"]
     assert report["counts"]["judged_documents_not_in_corpus"] == 0
     assert set(report["variants"][0]["metrics"]["cross_lingual"]) == {"en->es", "es->en"}
-    table = to_markdown(evaluation)
+    table = to_markdown(xquad_evaluation)
     for mode in MODES.split(","):
         assert f"| {mode} | " in table

@@ -77,6 +77,16 @@ def test_unknown_words_pass_through_unmarked(translator: ApertiumTranslator) -> 
     assert not any(mark in spanish for mark in "*#@")
 
 
+def test_the_last_word_survives_when_it_could_start_a_multiword(
+    translator: ApertiumTranslator,
+) -> None:
+    """The words "de agua" begin longer dictionary entries; right before the closing superblank
+    the analyser used to drop "agua" ("tandeo de agua" -> "tandeo Of")."""
+    for text in ("tandeo de agua", "falta de agua", "el tandeo de agua"):
+        english = translator.translate(text, source="es", target="en")
+        assert english is not None and english.lower().endswith("water"), (text, english)
+
+
 def test_special_characters_stay_literal(translator: ApertiumTranslator) -> None:
     text = "The dog [a] ^b$ c/d @e *f <g> {h} \\ x\x00y ~z #w and the book"
     spanish = translator.translate(text, source="en", target="es")
