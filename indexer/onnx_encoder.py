@@ -16,7 +16,6 @@ loads neither torch nor transformers: a query process stays small and starts fas
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -27,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.errors import ModelLoadError
+from indexer.model_stamp import file_sha256, sha256_matches
 
 __all__ = [
     "CONFIG_FILE",
@@ -71,14 +71,6 @@ class OnnxModelConfig:
         data["input_names"] = tuple(data["input_names"])
         data["pooling_modes"] = tuple(data["pooling_modes"])
         return cls(**data)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def pool(
@@ -141,7 +133,7 @@ class OnnxEncoder:
         model_path = directory / MODEL_FILE_BY_PRECISION[precision]
         try:
             self.config = OnnxModelConfig.read(directory / CONFIG_FILE)
-            if expected_sha256 is not None and file_sha256(model_path) != expected_sha256:
+            if expected_sha256 is not None and not sha256_matches(model_path, expected_sha256):
                 raise ModelLoadError(
                     f"{model_path} does not match the sha256 in the manifest; rebuild the "
                     "index with: python -m indexer build"
