@@ -69,7 +69,11 @@ def _bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound before the index and model load (seconds), so a
     port already in use fails at once; uvicorn then serves on this very socket."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets
+    # that say they are TCP. Without it a keep-alive client waited ~40 ms for every
+    # response (Nagle's algorithm holding the body behind the headers until the
+    # client's delayed ACK).
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
