@@ -13,6 +13,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from search.models import ArticleView, Highlight, SearchResponse, SearchResult
+from search.plain_data import plain_data
 
 __all__ = ["article_body", "marked_html", "search_body", "snippet_html"]
 
@@ -40,7 +41,7 @@ def snippet_html(result: SearchResult) -> Markup:
 def search_body(response: SearchResponse) -> dict[str, Any]:
     """The JSON twin of a search: the response's fields, plus a ready `snippet_html`
     per result (and per closest passage) for clients that want HTML."""
-    body = asdict(response)
+    body: dict[str, Any] = plain_data(response)
     for key, results in (("results", response.results), ("closest", response.closest)):
         for result, data in zip(results, body[key], strict=True):
             data["snippet_html"] = str(snippet_html(result))
