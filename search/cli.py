@@ -12,7 +12,9 @@ import os
 import socket
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from indexer.errors import IndexerError, SettingsError
 from search.errors import SearchError
@@ -20,6 +22,9 @@ from search.models import MODES, SearchRequest, SearchResponse, SearchResult
 from search.rendering import search_body
 from search.settings import ServiceSettings
 from search.wiring import build_engine
+
+if TYPE_CHECKING:
+    from search.engine import SearchEngine
 
 __all__ = ["main"]
 
@@ -89,12 +94,30 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path) -> int:
-    import uvicorn
-
-    from search.app import create_app, server_options
-
     host, port = args.host or settings.host, args.port or settings.port
     listener = _bind(host, port)
+    # The index, the model and the translators load in a thread while this one
+    # imports the web framework (~0.4 s of Python): much of the loading (ONNX
+    # Runtime's session, Apertium's processes) does not hold the GIL.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load") as loader:
+        loading = loader.submit(_loaded_engine, settings, index_dir)
+        import uvicorn
+
+        from search.app import create_app, server_options
+
+        engine = loading.result()
+    app = create_app(
+        engine,
+        reload_seconds=settings.reload_seconds,
+        workers=settings.workers,
+        queue=settings.queue,
+    )
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", **server_options())
+    uvicorn.Server(config).run(sockets=[listener])
+    return EXIT_OK
+
+
+def _loaded_engine(settings: ServiceSettings, index_dir: Path) -> SearchEngine:
     engine = build_engine(settings, index_dir)
     engine.warm_up()
     health = engine.health()
@@ -105,15 +128,7 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
         health.passages,
         health.degraded or "nothing",
     )
-    app = create_app(
-        engine,
-        reload_seconds=settings.reload_seconds,
-        workers=settings.workers,
-        queue=settings.queue,
-    )
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", **server_options())
-    uvicorn.Server(config).run(sockets=[listener])
-    return EXIT_OK
+    return engine
 
 
 def _query(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path) -> int:
