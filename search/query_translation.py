@@ -55,7 +55,19 @@ class TranslatorPool:
         self._all = list(translators)
         self._idle: dict[tuple[str, str], queue.Queue[Translator]] = {}
         self._lock = threading.Lock()
+        self._closed = False
         self._wait_s = wait_s
+
+    def add(self, translator: Translator) -> None:
+        """One more translator, from now on (one whose pipelines have just started,
+        say); a pool already closed closes it at once instead."""
+        with self._lock:
+            if not self._closed:
+                self._all.append(translator)
+                for idle in self._idle.values():
+                    idle.put(translator)
+                return
+        translator.close()
 
     def translate(self, text: str, *, source: str, target: str) -> str | None:
         idle = self._idle_for(source, target)
@@ -69,7 +81,10 @@ class TranslatorPool:
             idle.put(translator)
 
     def close(self) -> None:
-        for translator in self._all:
+        with self._lock:
+            self._closed = True
+            translators = list(self._all)
+        for translator in translators:
             translator.close()
 
     def _idle_for(self, source: str, target: str) -> queue.Queue[Translator]:

@@ -68,3 +68,32 @@ def test_a_pool_of_one_serves_both_directions_at_once() -> None:
     assert answers == {"en": "the attack", "es": "el ataque"}
     pool.close()
     assert translator.closed
+
+
+def test_a_translator_added_later_serves_alongside_the_first() -> None:
+    first, later = MeetingTranslator(parties=1), MeetingTranslator(parties=1)
+    pool = TranslatorPool([first], wait_s=5)
+    assert pool.translate("x", source="es", target="en") == "the attack"  # a queue exists
+    pool.add(later)
+    # One barrier for both: two es->en calls answer only if both are in at once,
+    # which takes two translators.
+    first.barrier = later.barrier = threading.Barrier(2, timeout=10)
+    answers: list[str | None] = []
+
+    def ask() -> None:
+        answers.append(pool.translate("x", source="es", target="en"))
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert answers == ["the attack", "the attack"]
+
+
+def test_a_translator_added_to_a_closed_pool_is_closed() -> None:
+    pool = TranslatorPool([MeetingTranslator(parties=1)])
+    pool.close()
+    late = MeetingTranslator(parties=1)
+    pool.add(late)
+    assert late.closed
