@@ -97,21 +97,22 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
     host, port = args.host or settings.host, args.port or settings.port
     listener = _bind(host, port)
     # The index, the model and the translators load in a thread while this one
-    # imports the web framework (~0.4 s of Python): much of the loading (ONNX
-    # Runtime's session, Apertium's processes) does not hold the GIL.
+    # imports the web framework and builds the app (~1 s of Python on 2 cores):
+    # much of the loading (ONNX Runtime's session, Apertium's processes) does not
+    # hold the GIL.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load") as loader:
         loading = loader.submit(_loaded_engine, settings, index_dir)
         import uvicorn
 
         from search.app import create_app, server_options
 
-        engine = loading.result()
-    app = create_app(
-        engine,
-        reload_seconds=settings.reload_seconds,
-        workers=settings.workers,
-        queue=settings.queue,
-    )
+        app = create_app(
+            None,
+            reload_seconds=settings.reload_seconds,
+            workers=settings.workers,
+            queue=settings.queue,
+        )
+        app.state.engine = loading.result()
     config = uvicorn.Config(app, host=host, port=port, log_level="info", **server_options())
     uvicorn.Server(config).run(sockets=[listener])
     return EXIT_OK

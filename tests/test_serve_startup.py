@@ -1,15 +1,22 @@
-"""The socket `serve` listens on gives connections with Nagle's algorithm off: with
-it on, every response to a keep-alive client waited for the client's delayed ACK."""
+"""How `serve` starts: the socket it listens on gives connections with Nagle's
+algorithm off (with it on, every response to a keep-alive client waited for the
+client's delayed ACK), and the app is built before its engine has loaded."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from search.app import create_app
 from search.background_server import free_port
 from search.cli import _bind
+from search.engine import SearchEngine
+from tests.corpus import write_corpus
+from tests.fake_encoder import FakeEncoder, build_fake_index
 
 pytestmark = pytest.mark.fast
 
@@ -36,3 +43,13 @@ def test_connections_accepted_on_the_serve_socket_have_tcp_nodelay() -> None:
         return nodelay
 
     assert asyncio.run(accept_one()) != 0
+
+
+def test_the_app_is_built_first_and_given_its_engine_before_serving(tmp_path: Path) -> None:
+    app = create_app(None, reload_seconds=0.05)
+    encoder = FakeEncoder()
+    build_fake_index([write_corpus(tmp_path / "corpus")], tmp_path / "index", encoder=encoder)
+    app.state.engine = SearchEngine(tmp_path / "index", encoder=encoder)
+    with TestClient(app) as client:  # the lifespan starts the reload watcher on it
+        assert client.get("/api/health").status_code == 200
+        assert client.get("/api/search", params={"q": "hurricane"}).json()["results"]
