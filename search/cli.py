@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 failure (no index, bad query), 2 usage error.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -133,7 +134,8 @@ def _loaded_engine(settings: ServiceSettings, index_dir: Path) -> SearchEngine:
 
 
 def _query(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path) -> int:
-    engine = build_engine(settings, index_dir)
+    # One query needs one translator: a pool's others would start for nothing.
+    engine = build_engine(dataclasses.replace(settings, translators=1), index_dir)
     request = SearchRequest(
         query=args.text, mode=args.mode, limit=args.limit, langs=tuple(args.lang)
     )

@@ -32,29 +32,35 @@ def build_engine(settings: ServiceSettings, index_dir: Path | None = None) -> Se
     translators = [t for t in opened if t is not None]
     translator: Translator | None = None
     warming: list[threading.Thread] = []
+    pool: TranslatorPool | None = None
     if translators:
-        first, spares = translators[0], translators[1:]
-        warming = _start_pipelines(first)
-        translator = first
-        if spares:
-            translator = pool = TranslatorPool([first])
-            threading.Thread(
-                target=_add_when_started, args=(pool, spares), name="warm-spares", daemon=True
-            ).start()
+        warming = _start_pipelines(translators[0])
+        translator = translators[0]
+        if len(translators) > 1:
+            translator = pool = TranslatorPool(translators[:1])
     options = EngineOptions(
         depth=settings.depth,
         rrf_k=settings.rrf_k,
         query_translation=settings.query_translation,
     )
     try:
-        return SearchEngine(index_dir or settings.index_dir, options=options, translator=translator)
+        engine = SearchEngine(
+            index_dir or settings.index_dir, options=options, translator=translator
+        )
     except BaseException:
         if translator is not None:  # no Apertium processes left behind
             translator.close()
+        for spare in translators[1:]:
+            spare.close()
         raise
     finally:
         for thread in warming:
             thread.join()
+    if pool is not None:  # after the loading, which they would only slow down
+        threading.Thread(
+            target=_add_when_started, args=(pool, translators[1:]), name="warm-spares", daemon=True
+        ).start()
+    return engine
 
 
 def _start_pipelines(translator: ApertiumTranslator) -> list[threading.Thread]:
@@ -79,9 +85,10 @@ def _start_pipelines(translator: ApertiumTranslator) -> list[threading.Thread]:
 
 
 def _add_when_started(pool: TranslatorPool, spares: list[ApertiumTranslator]) -> None:
-    """The pool's other translators join it once their pipelines run: on two cores,
-    starting them all at once slowed start-up (0.6 s for two translators against
-    0.4 s for one), and until concurrent queries come the first one suffices."""
+    """The pool's other translators join it once their pipelines run, started after
+    the engine has loaded: on two cores, starting them all with the first slowed
+    start-up (0.6 s for two translators against 0.4 s for one), and until
+    concurrent queries come the first one suffices."""
     for spare in spares:
         for thread in _start_pipelines(spare):
             thread.join()
