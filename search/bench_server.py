@@ -106,10 +106,13 @@ def _healthy(host: str, port: int) -> bool:
 
 
 @contextmanager
-def running_server(index_dir: Path, *, timeout_s: float = 60.0) -> Iterator[RunningServer]:
-    """`python -m search serve` on a free loopback port, stopped afterwards."""
+def running_server(
+    index_dir: Path, *, checkout: Path = _REPO_ROOT, timeout_s: float = 60.0
+) -> Iterator[RunningServer]:
+    """`python -m search serve` of `checkout` (default: this one) on a free loopback
+    port, stopped afterwards."""
     host, port = "127.0.0.1", free_port()
-    environment = {**os.environ, "PYTHONPATH": str(_REPO_ROOT)}
+    environment = {**os.environ, "PYTHONPATH": str(checkout)}
     command = [sys.executable, "-m", "search", "serve", "--index", str(index_dir)]
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -133,7 +136,8 @@ def running_server(index_dir: Path, *, timeout_s: float = 60.0) -> Iterator[Runn
             process.wait()
 
 
-def launch_seconds(index_dir: Path) -> float:
-    """One launch of `serve`, to its first healthy answer, then stopped."""
-    with running_server(index_dir) as server:
-        return server.launch_seconds
+def launch_seconds(index_dir: Path, *, checkout: Path = _REPO_ROOT) -> tuple[float, float]:
+    """One launch of `serve`, to its first healthy answer, then stopped: wall seconds,
+    and the CPU seconds the server process had used by then."""
+    with running_server(index_dir, checkout=checkout) as server:
+        return server.launch_seconds, server.cpu_seconds()[0]
