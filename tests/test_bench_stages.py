@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import search.fusion
-from search.bench_stages import STAGES, fusion_ms, result_building_ms, stage_breakdown
+from search.bench.stages import STAGES, fusion_ms, result_building_ms, stage_breakdown
 from search.engine import SearchEngine
 from search.lexical import LexicalRetriever
 from search.results import ResultBuilder

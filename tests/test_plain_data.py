@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 import pytest
 
-from search.plain_data import plain_data
+from search.rendering import plain_data
 
 pytestmark = pytest.mark.fast
 

@@ -1,7 +1,7 @@
 """Start-up as a user meets it: `serve` to its first health answer, and one
 `python -m search query` from launch to exit, each a fresh interpreter.
 
-    python -m search.bench_startup --index DIR [--against OTHER_CHECKOUT] [--rounds N]
+    python -m search.bench.startup --index DIR [--against OTHER_CHECKOUT] [--rounds N]
 
 Wall seconds, and the CPU seconds spent: on a shared machine the CPU figure
 moves far less with other people's load than the wall one. With `--against`, a
@@ -26,11 +26,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from search.bench_server import launch_seconds
+from search.bench.server import launch_seconds
 
 __all__ = ["Startup", "main", "measure_startup", "query_command_seconds"]
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _children_cpu_seconds() -> float:
@@ -92,7 +92,7 @@ def measure_startup(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m search.bench_startup", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m search.bench.startup", description=__doc__)
     parser.add_argument("--index", type=Path, default=Path("index"))
     parser.add_argument("--against", type=Path, help="another checkout, measured in turns")
     parser.add_argument("--rounds", type=int, default=4)

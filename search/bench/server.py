@@ -25,7 +25,7 @@ from search.background_server import free_port
 
 __all__ = ["RunningServer", "launch_seconds", "machine_busy_seconds", "running_server"]
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 _POLL_S = 0.005
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 

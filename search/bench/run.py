@@ -4,15 +4,15 @@
 
 In one run, on one index (default `index/`, the seeds):
 
-1. where a hybrid query's time goes, stage by stage, in-process (`bench_stages`),
+1. where a hybrid query's time goes, stage by stage, in-process (`search.bench.stages`),
    and the two pure steps on their own: a page of 10 results with snippets, and
    fusing 2 x 100 candidates;
-2. a real `python -m search serve` (`bench_server`) answering hybrid searches one
+2. a real `python -m search serve` (`search.bench.server`) answering hybrid searches one
    at a time, in rounds alternating with the query encoder alone and, when
    `.venv-txtai` exists, txtai's in-process hybrid search over the same passages
-   (`bench_txtai`): ratios of medians measured side by side;
+   (`search.bench.txtai_side`): ratios of medians measured side by side;
 3. its resident memory after warm-up, then throughput at 1, 4 and 16 concurrent
-   clients (`bench_http`);
+   clients (`search.bench.clients`);
 4. start-up: `serve` to its first health answer, and `python -m search query`.
 
 Every query is cold: the in-process engine's caches are cleared before each, and
@@ -36,17 +36,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from search.bench_stats import Goal, line, summarise
+from search.bench.stats import Goal, line, summarise
 
 if TYPE_CHECKING:
-    from search.bench_server import RunningServer
-    from search.bench_txtai import TxtaiWorker
+    from search.bench.server import RunningServer
+    from search.bench.txtai_side import TxtaiWorker
     from search.engine import SearchEngine
 
 __all__ = ["main"]
 
 _DEFAULT_QUERIES = (
-    Path(__file__).resolve().parents[1].parent / "shared/eval/xquad/bilingual/queries.jsonl"
+    Path(__file__).resolve().parents[2].parent / "shared/eval/xquad/bilingual/queries.jsonl"
 )
 _BUILTIN_QUERIES = [
     "security chief attack", "ataque contra el secretario de seguridad", "Garcia Harfuch",
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _in_process(engine: SearchEngine, queries: list[str]) -> None:
-    from search.bench_stages import fusion_ms, result_building_ms, stage_breakdown
+    from search.bench.stages import fusion_ms, result_building_ms, stage_breakdown
 
     breakdown = stage_breakdown(engine, queries, mode="hybrid")
     print(f"\nA hybrid query, in-process, stage by stage ({len(queries)} cold queries):")
@@ -131,8 +131,8 @@ def _in_process(engine: SearchEngine, queries: list[str]) -> None:
 def _over_http(
     engine: SearchEngine, index_dir: Path, queries: Iterator[str], *, rounds: int, per_round: int
 ) -> None:
-    from search.bench_server import running_server
-    from search.bench_txtai import txtai_worker, unavailable_reason
+    from search.bench.server import running_server
+    from search.bench.txtai_side import txtai_worker, unavailable_reason
 
     snapshot = engine.snapshot
     model_ref = snapshot.manifest.model.ref
@@ -165,7 +165,7 @@ def _latency(
 ) -> None:
     """Rounds alternate: ours over HTTP, the encoder alone, txtai; each on its own
     fresh queries, so each round's busy spells fall on all three alike."""
-    from search.bench_http import fetch_ms
+    from search.bench.clients import fetch_ms
 
     encoder = engine.query_encoder
     samples: dict[str, list[float]] = {"http": [], "encoder": [], "txtai": []}
@@ -200,8 +200,8 @@ def _latency(
 def _throughput(server: RunningServer, queries: Iterator[str]) -> None:
     import os
 
-    from search.bench_http import load
-    from search.bench_server import machine_busy_seconds
+    from search.bench.clients import load
+    from search.bench.server import machine_busy_seconds
 
     print(
         "Throughput, hybrid, concurrent clients (each sends its searches back to back);\n"
@@ -237,7 +237,7 @@ def _throughput(server: RunningServer, queries: Iterator[str]) -> None:
 
 
 def _startup(index_dir: Path) -> None:
-    from search.bench_startup import measure_startup
+    from search.bench.startup import measure_startup
 
     startup = next(iter(measure_startup(index_dir).values()))
     print("Start-up (3 launches each, alternating; medians of wall and CPU seconds):")

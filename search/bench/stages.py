@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from search.bench_stats import Summary, summarise
+from search.bench.stats import Summary, summarise
 from search.errors import BadQueryError
 from search.fusion import fuse_legs
 from search.models import DEFAULT_RRF_K, Hit, Mode, SearchRequest

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from search.bench_stats import Summary, summarise
+from search.bench.stats import Summary, summarise
 
 __all__ = ["LoadResult", "fetch_ms", "load"]
 

@@ -2,7 +2,7 @@
 
 Runs inside the benchmark-only venv `.venv-txtai` (`make bench-txtai-venv`), never
 in the project's: it imports nothing from this project, only the standard library
-and txtai. `search.bench_txtai` starts it as a script and talks to it over pipes,
+and txtai. `search.bench.txtai_side` starts it as a script and talks to it over pipes,
 one JSON object per line:
 
     -> {"ready": true, "passages": N, "build_seconds": S}          after indexing

@@ -2,7 +2,7 @@
 
 `make bench-txtai-venv` makes `.venv-txtai` (txtai and a CPU torch; a benchmark
 tool, never a dependency of this project). When it exists, `make bench` starts
-`search/bench_txtai_worker.py` there with the index's own passage texts and the
+`search/bench/txtai_worker.py` there with the index's own passage texts and the
 model directory the index was built with, and asks it to time the same queries
 ours answer, in alternating rounds. txtai runs in-process in the worker (no
 HTTP), with torch on one thread: on this shared 2-core machine two threads made
@@ -21,9 +21,9 @@ from typing import IO, Any
 
 __all__ = ["TXTAI_PYTHON", "TxtaiWorker", "txtai_worker", "unavailable_reason"]
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 TXTAI_PYTHON = _REPO_ROOT / ".venv-txtai" / "bin" / "python"
-_WORKER = Path(__file__).with_name("bench_txtai_worker.py")
+_WORKER = Path(__file__).with_name("txtai_worker.py")
 
 
 def unavailable_reason(model_ref: str) -> str | None:
