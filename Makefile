@@ -30,7 +30,8 @@ else
   MISSING_PART := true
 endif
 
-.PHONY: setup system-deps browser-deps index rebuild run test test-fast lint check bench bench-changes eval messages clean
+.PHONY: setup system-deps browser-deps index rebuild run test test-fast lint check bench \
+	bench-changes bench-txtai-venv eval messages clean
 
 setup: $(STAMP) system-deps
 
@@ -93,6 +94,17 @@ bench: index
 # while add/remove/sync run in a loop (errors, mixed generations, visibility).
 bench-changes: setup
 	$(PY) -m search.change_bench
+
+# txtai, side by side in `make bench`: a benchmark-only venv, never a project
+# dependency. torch first and pinned, from the same index: an unpinned one pulls CUDA.
+TXTAI_VENV := .venv-txtai
+bench-txtai-venv: $(TXTAI_VENV)/.installed
+
+$(TXTAI_VENV)/.installed:
+	test -x $(TXTAI_VENV)/bin/python || $(PYTHON) -m venv $(TXTAI_VENV)
+	$(TXTAI_VENV)/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(TXTAI_VENV)/bin/python -m pip install -q --disable-pip-version-check txtai==9.14.0
+	touch $@
 
 eval: setup
 	$(PY) -m search.evaluation $(if $(EVAL),--data $(EVAL))

@@ -20,7 +20,7 @@ with tantivy's built-in `default`/`en_stem`, which do no accent folding.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import tantivy
 
@@ -76,18 +76,11 @@ def _folding() -> tantivy.TextAnalyzer:
     )
 
 
-_WORD_CACHE_LIMIT = 200_000
-
-
 @dataclass(frozen=True, slots=True)
 class Analyzers:
     """The three analyzers, by our own tokenizer names; also used on the query side."""
 
     by_name: dict[str, tantivy.TextAnalyzer]
-    # (analyzer name, word) -> tokens: highlighting analyzes every word of every
-    # shown passage, and words repeat (a crossing into Rust per word was half the
-    # cost of a 100-result search).
-    _word_tokens: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def create(cls) -> Analyzers:
@@ -100,17 +93,6 @@ class Analyzers:
 
     def analyze(self, field_name: str, text: str) -> list[str]:
         return list(self.for_field(field_name).analyze(text))
-
-    def analyze_word(self, field_name: str, word: str) -> tuple[str, ...]:
-        """`analyze` for one word, memoised (bounded; cleared when full)."""
-        key = (_ANALYZER_BY_FIELD[field_name], word)
-        tokens = self._word_tokens.get(key)
-        if tokens is None:
-            if len(self._word_tokens) >= _WORD_CACHE_LIMIT:
-                self._word_tokens.clear()
-            tokens = tuple(self.by_name[key[0]].analyze(word))
-            self._word_tokens[key] = tokens
-        return tokens
 
 
 def register_analyzers(index: tantivy.Index, analyzers: Analyzers | None = None) -> None:

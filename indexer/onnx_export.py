@@ -30,6 +30,7 @@ import numpy as np
 from indexer.encoder import Encoder
 from indexer.errors import IndexerError
 from indexer.manifest import OnnxInfo
+from indexer.model_stamp import file_sha256, write_stamp
 from indexer.onnx_encoder import (
     CONFIG_FILE,
     MODEL_FILE_BY_PRECISION,
@@ -38,7 +39,6 @@ from indexer.onnx_encoder import (
     TOKENIZER_FILE,
     OnnxEncoder,
     OnnxModelConfig,
-    file_sha256,
 )
 from indexer.query_encoder import TextEncoder
 
@@ -180,7 +180,9 @@ def _record_check(encoder: Encoder, directory: Path, precision: str) -> None:
     expected = encoder.encode(list(_CHECK_TEXTS))
     cosine = float(np.min(np.sum(expected * candidate.encode(list(_CHECK_TEXTS)), axis=1)))
     file = directory / MODEL_FILE_BY_PRECISION[precision]
-    record.setdefault("sha256", {})[precision] = file_sha256(file)
+    sha256 = file_sha256(file)
+    write_stamp(file, sha256)  # so the query side's start-up need not hash it again
+    record.setdefault("sha256", {})[precision] = sha256
     record.setdefault("min_cosine", {})[precision] = round(cosine, 6)
     partial = path.with_suffix(".partial")
     partial.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")

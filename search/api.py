@@ -12,7 +12,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from search.engine import SearchEngine
 from search.export import export_file, export_response
@@ -32,13 +32,16 @@ __all__ = ["api_router"]
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api")
 
-    def api_search(request: Request) -> dict[str, Any] | Response:
+    def api_search(request: Request) -> Response:
         engine: SearchEngine = request.app.state.engine
         items = request.query_params.multi_items()
         response = engine.search(parse_search_request(items))
         export = output_format(items)
         if export in (None, "json"):
-            return search_body(response)
+            # A Response, not the dict: FastAPI would first walk the whole body with
+            # `jsonable_encoder` (~1.5-2.5 ms for 10 results) for what is already
+            # plain JSON data.
+            return JSONResponse(search_body(response))
         base_url = str(request.base_url).rstrip("/")
         return export_response(export_file(response, export, base_url=base_url))
 

@@ -103,9 +103,17 @@ class _UrlLengthLimit:
 
 
 def create_app(
-    engine: SearchEngine, *, reload_seconds: float = 2.0, workers: int = 4, queue: int = 32
+    engine: SearchEngine | None,
+    *,
+    reload_seconds: float = 2.0,
+    workers: int = 4,
+    queue: int = 32,
 ) -> FastAPI:
-    """`workers`: requests served at once; `queue`: how many more may wait (then 503)."""
+    """`workers`: requests served at once; `queue`: how many more may wait (then 503).
+
+    `engine` None: the caller sets `app.state.engine` before the app serves. `serve`
+    builds the app (routes, schemas: 0.2-0.9 s) while the engine is still loading.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -114,7 +122,10 @@ def create_app(
         watcher = None
         if reload_seconds > 0:
             watcher = threading.Thread(
-                target=_watch, args=(engine, stop, reload_seconds), daemon=True, name="reload"
+                target=_watch,
+                args=(app.state.engine, stop, reload_seconds),
+                daemon=True,
+                name="reload",
             )
             watcher.start()
         yield
@@ -130,7 +141,8 @@ def create_app(
         docs_url=None,  # served from bundled assets by `search.docs`, not a CDN
         redoc_url=None,
     )
-    app.state.engine = engine
+    if engine is not None:
+        app.state.engine = engine
     app.add_middleware(_AdmissionLimit, workers=workers, queue=queue)
     app.add_middleware(_UrlLengthLimit)
     install_error_handlers(app)

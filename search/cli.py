@@ -6,13 +6,16 @@ Exit codes: 0 ok, 1 failure (no index, bad query), 2 usage error.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
 import socket
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from indexer.errors import IndexerError, SettingsError
 from search.errors import SearchError
@@ -20,6 +23,9 @@ from search.models import MODES, SearchRequest, SearchResponse, SearchResult
 from search.rendering import search_body
 from search.settings import ServiceSettings
 from search.wiring import build_engine
+
+if TYPE_CHECKING:
+    from search.engine import SearchEngine
 
 __all__ = ["main"]
 
@@ -69,7 +75,11 @@ def _bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound before the index and model load (seconds), so a
     port already in use fails at once; uvicorn then serves on this very socket."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets
+    # that say they are TCP. Without it a keep-alive client waited ~40 ms for every
+    # response (Nagle's algorithm holding the body behind the headers until the
+    # client's delayed ACK).
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
@@ -85,12 +95,31 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path) -> int:
-    import uvicorn
-
-    from search.app import create_app, server_options
-
     host, port = args.host or settings.host, args.port or settings.port
     listener = _bind(host, port)
+    # The index, the model and the translators load in a thread while this one
+    # imports the web framework and builds the app (~1 s of Python on 2 cores):
+    # much of the loading (ONNX Runtime's session, Apertium's processes) does not
+    # hold the GIL.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load") as loader:
+        loading = loader.submit(_loaded_engine, settings, index_dir)
+        import uvicorn
+
+        from search.app import create_app, server_options
+
+        app = create_app(
+            None,
+            reload_seconds=settings.reload_seconds,
+            workers=settings.workers,
+            queue=settings.queue,
+        )
+        app.state.engine = loading.result()
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", **server_options())
+    uvicorn.Server(config).run(sockets=[listener])
+    return EXIT_OK
+
+
+def _loaded_engine(settings: ServiceSettings, index_dir: Path) -> SearchEngine:
     engine = build_engine(settings, index_dir)
     engine.warm_up()
     health = engine.health()
@@ -101,19 +130,12 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
         health.passages,
         health.degraded or "nothing",
     )
-    app = create_app(
-        engine,
-        reload_seconds=settings.reload_seconds,
-        workers=settings.workers,
-        queue=settings.queue,
-    )
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", **server_options())
-    uvicorn.Server(config).run(sockets=[listener])
-    return EXIT_OK
+    return engine
 
 
 def _query(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path) -> int:
-    engine = build_engine(settings, index_dir)
+    # One query needs one translator: a pool's others would start for nothing.
+    engine = build_engine(dataclasses.replace(settings, translators=1), index_dir)
     request = SearchRequest(
         query=args.text, mode=args.mode, limit=args.limit, langs=tuple(args.lang)
     )

@@ -65,7 +65,7 @@ def reciprocal_rank_fusion(runs: Mapping[str, Sequence[Hit]], *, k: int = 60) ->
         raise ValueError(f"RRF k must be >= 1, got {k!r}; the paper uses 60.")
     legs_by_key = _rank_runs(runs)
     scored = {
-        key: math.fsum(1.0 / (k + leg.rank) for leg in legs.values())
+        key: _sum([1.0 / (k + leg.rank) for leg in legs.values()])
         for key, legs in legs_by_key.items()
     }
     return _sorted_hits(scored, legs_by_key, counted_runs=frozenset(runs))
@@ -99,7 +99,7 @@ def weighted_fusion(
     legs_by_key = _rank_runs(runs)
     normalised = {name: _min_max(name, hits) for name, hits in runs.items()}
     scored = {
-        key: math.fsum(weights[name] * normalised[name][key] for name in legs)
+        key: _sum([weights[name] * normalised[name][key] for name in legs])
         for key, legs in legs_by_key.items()
     }
     positive = frozenset(name for name in runs if weights[name] > 0)
@@ -144,17 +144,29 @@ def fuse_legs(
     )
 
 
+def _sum(terms: list[float]) -> float:
+    """`math.fsum`, without its cost for the usual one or two legs: one IEEE addition
+    is already correctly rounded, so a + b is exactly what fsum returns."""
+    if len(terms) == 1:
+        return terms[0]
+    if len(terms) == 2:
+        return terms[0] + terms[1]
+    return math.fsum(terms)
+
+
 def _rank_runs(runs: Mapping[str, Sequence[Hit]]) -> dict[int, dict[str, LegRank]]:
     """key -> {run name -> LegRank}, keeping each key's first occurrence per run."""
     legs_by_key: dict[int, dict[str, LegRank]] = {}
     for name, hits in runs.items():
         rank = 0
         for hit in hits:
-            legs = legs_by_key.setdefault(hit.key, {})
-            if name in legs:
+            legs = legs_by_key.get(hit.key)
+            if legs is None:
+                legs = legs_by_key[hit.key] = {}
+            elif name in legs:
                 continue
             rank += 1
-            legs[name] = LegRank(rank=rank, score=hit.score)
+            legs[name] = LegRank(rank, hit.score)
     return legs_by_key
 
 
@@ -188,17 +200,19 @@ def _sorted_hits(
     *,
     counted_runs: frozenset[str],
 ) -> list[FusedHit]:
-    """FusedHits by score descending, then best rank in a counted run, best rank anywhere, key."""
+    """FusedHits by score descending, then best rank in a counted run, best rank anywhere, key.
 
-    def order(key: int) -> tuple[float, float, float, int]:
-        legs = legs_by_key[key]
-        counted = min(
-            (leg.rank for name, leg in legs.items() if name in counted_runs), default=math.inf
-        )
-        best = min(leg.rank for leg in legs.values())
-        return (-scored[key], counted, best, key)
-
-    return [
-        FusedHit(key=key, score=scored[key], legs=dict(legs_by_key[key]))
-        for key in sorted(scored, key=order)
-    ]
+    One pass builds every sort key as a plain tuple (a key function calling `min`
+    twice per passage was half the cost of fusing 2 x 100 candidates)."""
+    order: list[tuple[float, float, float, int]] = []
+    for key, legs in legs_by_key.items():
+        counted = best = math.inf
+        for name, leg in legs.items():
+            rank = leg.rank
+            if rank < best:
+                best = rank
+            if rank < counted and name in counted_runs:
+                counted = rank
+        order.append((-scored[key], counted, best, key))
+    order.sort()
+    return [FusedHit(key=key, score=scored[key], legs=legs_by_key[key]) for *_, key in order]

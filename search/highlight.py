@@ -13,18 +13,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from indexer.analysis import Analyzers, field_for_language
+from indexer.analysis import FIELD_BY_LANGUAGE, OTHER_FIELD, Analyzers, field_for_language
 from search.models import Highlight
 from search.query_parser import ParsedQuery
+from search.vocabulary import Vocabulary
 
 __all__ = ["Highlighter"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_QUERY_MEMO_LIMIT = 1024  # (field, query texts) pairs
 
 
 class Highlighter:
     def __init__(self, analyzers: Analyzers) -> None:
         self._analyzers = analyzers
+        self._vocabularies = {
+            field: Vocabulary(analyzers.for_field(field))
+            for field in (*FIELD_BY_LANGUAGE.values(), OTHER_FIELD)
+        }
+        self._query_tokens: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {}
 
     def highlights(
         self,
@@ -46,19 +53,30 @@ class Highlighter:
             translated = self._tokens(lang, [translations[lang]]) - own
         if not own and not translated:
             return ()
-        field = field_for_language(lang)
-        spans = []
-        for match in _WORD.finditer(text):
-            tokens = self._analyzers.analyze_word(field, match.group())
-            if any(token in own for token in tokens):
-                spans.append(Highlight(match.start() + offset, match.end() + offset))
-            elif any(token in translated for token in tokens):
-                spans.append(Highlight(match.start() + offset, match.end() + offset, True))
-        return tuple(spans)
+        words = set(_WORD.findall(text))
+        vocabulary = self._vocabularies[field_for_language(lang)]
+        own_words = vocabulary.matching(words, own)
+        translated_words = vocabulary.matching(words, translated) - own_words
+        if not own_words and not translated_words:
+            return ()
+        # Only the matching words are placed: a pattern of just them, each a whole
+        # `\w+` run (no word character on either side), instead of a Python loop over
+        # every word of the passage. `re` caches the compiled pattern.
+        alternatives = "|".join(map(re.escape, sorted(own_words | translated_words)))
+        return tuple(
+            Highlight(match.start() + offset, match.end() + offset, match[0] in translated_words)
+            for match in re.finditer(rf"(?<!\w)(?:{alternatives})(?!\w)", text)
+        )
 
     def _tokens(self, lang: str, texts: Iterable[str]) -> frozenset[str]:
+        """The query's tokens under `lang`'s analyzer; memoised, since every result
+        of a page asks again (bounded: forgotten all at once when full)."""
         field = field_for_language(lang)
-        tokens: set[str] = set()
-        for text in texts:
-            tokens.update(self._analyzers.analyze(field, text))
-        return frozenset(tokens)
+        key = (field, tuple(texts))
+        tokens = self._query_tokens.get(key)
+        if tokens is None:
+            if len(self._query_tokens) >= _QUERY_MEMO_LIMIT:
+                self._query_tokens = {}
+            tokens = frozenset(t for text in key[1] for t in self._analyzers.analyze(field, text))
+            self._query_tokens[key] = tokens
+        return tokens

@@ -126,6 +126,19 @@ def test_batching_by_length_keeps_the_input_order(
     assert onnx.encode([]).shape == (0, encoder.dimension)
 
 
+def test_batches_side_by_side_give_the_rows_of_one_at_a_time_in_input_order(
+    export: ExportedModel, encoder: Encoder, sample: list[str]
+) -> None:
+    bulk = OnnxEncoder(export.directory, model_ref=encoder.model_ref, threads=3)
+    texts = [sample[0], "short", "", *sample[140:150], "¿Dónde?", *sample[:5]]
+    one_by_one = np.stack([bulk.encode([text])[0] for text in texts])
+    np.testing.assert_allclose(bulk.encode(texts, batch_size=3), one_by_one, atol=1e-5)
+    sequential = OnnxEncoder(export.directory, model_ref=encoder.model_ref, threads=1)
+    np.testing.assert_allclose(
+        bulk.encode(sample, batch_size=16), sequential.encode(sample, batch_size=16), atol=1e-5
+    )
+
+
 def test_concurrent_calls_share_one_session(
     export: ExportedModel, encoder: Encoder, sample: list[str]
 ) -> None:

@@ -1,0 +1,254 @@
+"""`make bench`: the figures of the "Fast queries" goals, each beside its goal.
+
+    python -m search.bench [--index DIR] [--queries FILE.jsonl] [--rounds N]
+
+In one run, on one index (default `index/`, the seeds):
+
+1. where a hybrid query's time goes, stage by stage, in-process (`search.bench.stages`),
+   and the two pure steps on their own: a page of 10 results with snippets, and
+   fusing 2 x 100 candidates;
+2. a real `python -m search serve` (`search.bench.server`) answering hybrid searches one
+   at a time, in rounds alternating with the query encoder alone and, when
+   `.venv-txtai` exists, txtai's in-process hybrid search over the same passages
+   (`search.bench.txtai_side`): ratios of medians measured side by side;
+3. its resident memory after warm-up, then throughput at 1, 4 and 16 concurrent
+   clients (`search.bench.clients`);
+4. start-up: `serve` to its first health answer, and `python -m search query`.
+
+Every query is cold: the in-process engine's caches are cleared before each, and
+over HTTP no query text is sent twice. Queries come from a JSONL file with a
+`text` field (default: the XQuAD questions beside the checkout, else a built-in
+list). The machine is shared: read ratios, not absolute times. Numbers, never
+assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from search.bench.stats import Goal, line, summarise
+
+if TYPE_CHECKING:
+    from search.bench.server import RunningServer
+    from search.bench.txtai_side import TxtaiWorker
+    from search.engine import SearchEngine
+
+__all__ = ["main"]
+
+_DEFAULT_QUERIES = (
+    Path(__file__).resolve().parents[2].parent / "shared/eval/xquad/bilingual/queries.jsonl"
+)
+_BUILTIN_QUERIES = [
+    "security chief attack", "ataque contra el secretario de seguridad", "Garcia Harfuch",
+    "cartel Jalisco Nueva Generación", "who ordered the ambush?", "extorsión a comerciantes",
+    "press conference Mexico City", "¿quién amenazó al funcionario?", "national guard",
+    "homicidios dolosos", "intelligence center threat", "Sheinbaum security strategy",
+]  # fmt: skip
+
+_GOALS = {
+    "results": Goal(2.0, at_most=True, text="<= 2 ms"),
+    "fusion": Goal(1.0, at_most=True, text="<= 1 ms"),
+    "vs_encoder": Goal(2.0, at_most=True, text="<= 2x the encoder alone"),
+    "vs_txtai": Goal(0.5, at_most=True, text="<= 0.5x txtai in-process"),
+    "rss": Goal(300.0, at_most=True, text="<= 300 MB"),
+    "scaling": Goal(1.7, at_most=False, text=">= 1.7x one client"),
+    "errors": Goal(0.0, at_most=True, text="0 (503s apart)"),
+    "startup": Goal(2.0, at_most=True, text="<= 2 s"),
+}
+
+
+def _query_stream(path: Path | None) -> Iterator[str]:
+    """Shuffled query texts, never repeating: once used up, each comes back with a
+    number appended, which changes the text (no cache can answer it)."""
+    source = path or (_DEFAULT_QUERIES if _DEFAULT_QUERIES.exists() else None)
+    if source is None:
+        texts = list(_BUILTIN_QUERIES)
+    else:
+        lines = source.read_text(encoding="utf-8").splitlines()
+        texts = [json.loads(text)["text"][:1000] for text in lines if text.strip()]
+    random.Random(0).shuffle(texts)
+    for repeat in itertools.count():
+        for text in texts:
+            yield text if repeat == 0 else f"{text} {repeat}"
+
+
+def _take(queries: Iterator[str], count: int) -> list[str]:
+    return list(itertools.islice(queries, count))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m search.bench", description=__doc__)
+    parser.add_argument("--index", type=Path, default=Path("index"))
+    parser.add_argument("--queries", type=Path, help="JSONL with a `text` field")
+    parser.add_argument("--count", type=int, default=200, help="queries for the stage breakdown")
+    parser.add_argument("--rounds", type=int, default=8, help="alternating latency rounds")
+    parser.add_argument("--per-round", type=int, default=25, help="queries per round and side")
+    parser.add_argument("--no-http", action="store_true", help="in-process figures only")
+    args = parser.parse_args(argv)
+
+    from search.settings import ServiceSettings
+    from search.wiring import build_engine
+
+    queries = _query_stream(args.queries)
+    engine = build_engine(ServiceSettings.from_env(), args.index)
+    health = engine.health()
+    print(
+        f"index {args.index}: {health.passages} passages, generation {health.generation}; "
+        f"query translation {'on' if engine.translation_available else 'off'}; "
+        f"encoder {type(engine.query_encoder).__name__}"
+    )
+    _in_process(engine, _take(queries, args.count))
+    if not args.no_http:
+        _over_http(engine, args.index, queries, rounds=args.rounds, per_round=args.per_round)
+        _startup(args.index)
+    return 0
+
+
+def _in_process(engine: SearchEngine, queries: list[str]) -> None:
+    from search.bench.stages import fusion_ms, result_building_ms, stage_breakdown
+
+    breakdown = stage_breakdown(engine, queries, mode="hybrid")
+    print(f"\nA hybrid query, in-process, stage by stage ({len(queries)} cold queries):")
+    for stage, summary in breakdown.stages.items():
+        print(line(f"  {stage}", str(summary)))
+    page = result_building_ms(breakdown.builds)
+    print(line("results + snippets, 10 results", str(page), _GOALS["results"], page.p50))
+    for method, summary in fusion_ms().items():
+        label = f"fusion ({method}), 2 x 100 candidates"
+        print(line(label, str(summary), _GOALS["fusion"], summary.p50))
+
+
+def _over_http(
+    engine: SearchEngine, index_dir: Path, queries: Iterator[str], *, rounds: int, per_round: int
+) -> None:
+    from search.bench.server import running_server
+    from search.bench.txtai_side import txtai_worker, unavailable_reason
+
+    snapshot = engine.snapshot
+    model_ref = snapshot.manifest.model.ref
+    reason = unavailable_reason(model_ref)
+    with running_server(index_dir) as server:
+        print(f"\nOver HTTP: `python -m search serve` (pid {server.process.pid}), one client:")
+        if reason is not None:
+            print(f"  txtai side by side: skipped, {reason}")
+            _latency(engine, server, None, queries, rounds=rounds, per_round=per_round)
+        else:
+            passages = [snapshot.passage_text(p.row) for p in snapshot.store.passages()]
+            with txtai_worker(passages, model_ref=model_ref) as txtai:
+                print(f"  txtai {txtai.passages} passages, indexed in {txtai.build_seconds:.1f} s")
+                _latency(engine, server, txtai, queries, rounds=rounds, per_round=per_round)
+        rss = server.rss_mb()
+        apertium = f"(+ {server.children_rss_mb():.0f} MB in Apertium processes)"
+        print(line("server RSS after warm-up", f"{rss:7.1f} MB {apertium}", _GOALS["rss"], rss))
+        _throughput(server, queries)
+        print(line("server RSS after the load", f"{server.rss_mb():7.1f} MB"))
+
+
+def _latency(
+    engine: SearchEngine,
+    server: RunningServer,
+    txtai: TxtaiWorker | None,
+    queries: Iterator[str],
+    *,
+    rounds: int,
+    per_round: int,
+) -> None:
+    """Rounds alternate: ours over HTTP, the encoder alone, txtai; each on its own
+    fresh queries, so each round's busy spells fall on all three alike."""
+    from search.bench.clients import fetch_ms
+
+    encoder = engine.query_encoder
+    samples: dict[str, list[float]] = {"http": [], "encoder": [], "txtai": []}
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=60)
+    for text in _take(queries, 5):  # warm-up: connection, first requests
+        fetch_ms(connection, text, mode="hybrid")
+        encoder.encode([text])
+    for _ in range(rounds):
+        for text in _take(queries, per_round):
+            elapsed = fetch_ms(connection, text, mode="hybrid")
+            if elapsed is not None:
+                samples["http"].append(elapsed)
+        for text in _take(queries, per_round):
+            started = time.perf_counter()
+            encoder.encode([text])
+            samples["encoder"].append((time.perf_counter() - started) * 1000)
+        if txtai is not None:
+            samples["txtai"].extend(txtai.time_ms(_take(queries, per_round)))
+    connection.close()
+    http_, alone = summarise(samples["http"]), summarise(samples["encoder"])
+    print(line("  HTTP hybrid", str(http_)))
+    print(line("  query encoder alone (bench process)", str(alone)))
+    ratio = http_.p50 / alone.p50
+    print(line("  HTTP hybrid p50 / encoder p50", f"{ratio:5.2f}x", _GOALS["vs_encoder"], ratio))
+    if txtai is not None:
+        theirs = summarise(samples["txtai"])
+        print(line("  txtai hybrid, in-process", str(theirs)))
+        ratio = http_.p50 / theirs.p50
+        print(line("  HTTP hybrid p50 / txtai p50", f"{ratio:5.2f}x", _GOALS["vs_txtai"], ratio))
+
+
+def _throughput(server: RunningServer, queries: Iterator[str]) -> None:
+    import os
+
+    from search.bench.clients import load
+    from search.bench.server import machine_busy_seconds
+
+    print(
+        "Throughput, hybrid, concurrent clients (each sends its searches back to back);\n"
+        "  cores busy: the server + its Apertium processes + the clients / the whole machine:"
+    )
+    single = None
+    for clients, per_client in ((1, 60), (4, 30), (16, 15)):
+        before = (*server.cpu_seconds(), os.times(), machine_busy_seconds())
+        result = load(
+            server.host, server.port, queries, clients=clients, per_client=per_client,
+            mode="hybrid",
+        )  # fmt: skip
+        after = (*server.cpu_seconds(), os.times(), machine_busy_seconds())
+        own, apertium = after[0] - before[0], after[1] - before[1]
+        bench = (after[2].user + after[2].system) - (before[2].user + before[2].system)
+        cores = [value / result.seconds for value in (own, apertium, bench, after[3] - before[3])]
+        single = single or result.per_second
+        scaling = result.per_second / single
+        figure = (
+            f"{result.per_second:6.1f} req/s ({scaling:4.2f}x)  p50 {result.latency.p50:6.1f} ms  "
+            f"p95 {result.latency.p95:6.1f} ms  errors {result.errors}  503s {result.rejected}"
+        )
+        goal, value = None, None
+        if clients == 4:
+            goal, value = _GOALS["scaling"], scaling
+        elif clients == 16:
+            goal, value = _GOALS["errors"], float(result.errors)
+        print(line(f"  {clients:2d} client(s)", figure, goal, value))
+        print(
+            f"{'':44} cores busy {cores[0]:.2f} + {cores[1]:.2f} + {cores[2]:.2f} / "
+            f"{cores[3]:.2f}; server CPU {own / max(result.answered, 1) * 1000:.1f} ms/request"
+        )
+
+
+def _startup(index_dir: Path) -> None:
+    from search.bench.startup import measure_startup
+
+    startup = next(iter(measure_startup(index_dir).values()))
+    print("Start-up (3 launches each, alternating; medians of wall and CPU seconds):")
+    for label, which in (
+        ("  `serve`: launch -> /api/health 200", "serve"),
+        ("  `python -m search query`: launch -> exit", "query"),
+    ):
+        runs = startup.serve if which == "serve" else startup.query
+        median = statistics.median(wall for wall, _ in runs)
+        print(line(label, startup.describe(which), _GOALS["startup"], median))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""A real `python -m search serve` in its own process, for `make bench`.
+
+The server runs as users run it: its own interpreter (so clients in the bench
+process never share its GIL), its own port, the settings of the environment.
+`launch_seconds` is the wall time from starting the process to the first 200
+from `/api/health`; `rss_mb()` reads the server process's resident memory from
+/proc (its Apertium child processes are not counted: they are separate programs,
+reported apart by `children_rss_mb`); `cpu_seconds()` reads both CPU times, so a
+load test can say how many cores it kept busy.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from search.background_server import free_port
+
+__all__ = ["RunningServer", "launch_seconds", "machine_busy_seconds", "running_server"]
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+_POLL_S = 0.005
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class RunningServer:
+    process: subprocess.Popen[bytes]
+    host: str
+    port: int
+    launch_seconds: float  # process start -> first 200 from /api/health
+
+    def rss_mb(self) -> float:
+        return _rss_mb(self.process.pid)
+
+    def children_rss_mb(self) -> float:
+        """The Apertium pipelines the server started (all descendants)."""
+        return sum(_rss_mb(pid) for pid in _descendants(self.process.pid))
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU seconds (user + system) used so far by the server process itself and by
+        its descendants (the Apertium pipelines), each summed over all threads."""
+        descendants = sum(_cpu_seconds(pid) for pid in _descendants(self.process.pid))
+        return _cpu_seconds(self.process.pid), descendants
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (command name)"
+    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND  # utime, stime
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent not idle since boot (all
+    processes, other users' included): the difference over a run says how much of
+    the machine was left to the benchmark."""
+    fields = Path("/proc/stat").read_text(encoding="utf-8").splitlines()[0].split()[1:]
+    ticks = [int(value) for value in fields[:8]]  # user nice system idle iowait irq softirq steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / _TICKS_PER_SECOND
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        found.extend(int(child) for child in children)
+        pending.extend(int(child) for child in children)
+    return found
+
+
+def _healthy(host: str, port: int) -> bool:
+    connection = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        connection.request("GET", "/api/health")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+@contextmanager
+def running_server(
+    index_dir: Path, *, checkout: Path = _REPO_ROOT, timeout_s: float = 60.0
+) -> Iterator[RunningServer]:
+    """`python -m search serve` of `checkout` (default: this one) on a free loopback
+    port, stopped afterwards."""
+    host, port = "127.0.0.1", free_port()
+    environment = {**os.environ, "PYTHONPATH": str(checkout)}
+    command = [sys.executable, "-m", "search", "serve", "--index", str(index_dir)]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*command, "--host", host, "--port", str(port)],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while not _healthy(host, port):
+            if process.poll() is not None or time.perf_counter() - started > timeout_s:
+                raise RuntimeError(f"`{' '.join(command)}` did not become healthy")
+            time.sleep(_POLL_S)
+        yield RunningServer(process, host, port, time.perf_counter() - started)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def launch_seconds(index_dir: Path, *, checkout: Path = _REPO_ROOT) -> tuple[float, float]:
+    """One launch of `serve`, to its first healthy answer, then stopped: wall seconds,
+    and the CPU seconds the server process had used by then."""
+    with running_server(index_dir, checkout=checkout) as server:
+        return server.launch_seconds, server.cpu_seconds()[0]
