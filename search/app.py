@@ -21,6 +21,8 @@ from search.docs import register_docs
 from search.engine import SearchEngine
 from search.http_errors import error_response, install_error_handlers
 from search.web import register_pages
+from search.write_api import WriteAccess, write_router
+from search.writer import ArticleWriter
 
 __all__ = ["MAX_URL_BYTES", "create_app", "server_options"]
 
@@ -103,9 +105,15 @@ class _UrlLengthLimit:
 
 
 def create_app(
-    engine: SearchEngine, *, reload_seconds: float = 2.0, workers: int = 4, queue: int = 32
+    engine: SearchEngine,
+    *,
+    reload_seconds: float = 2.0,
+    workers: int = 4,
+    queue: int = 32,
+    writes: WriteAccess | None = None,
 ) -> FastAPI:
-    """`workers`: requests served at once; `queue`: how many more may wait (then 503)."""
+    """`workers`: requests served at once; `queue`: how many more may wait (then 503).
+    `writes`: the write API's access rule; None (the default) leaves it out."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -135,6 +143,9 @@ def create_app(
     app.add_middleware(_UrlLengthLimit)
     install_error_handlers(app)
     app.include_router(api_router())
+    if writes is not None:
+        app.state.writer = ArticleWriter(engine, max_article_mb=writes.max_article_mb)
+        app.include_router(write_router(writes))
     register_pages(app)
     register_docs(app)
     return app
