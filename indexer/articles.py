@@ -33,6 +33,7 @@ __all__ = [
     "Article",
     "InputProblem",
     "SizeLimit",
+    "article_from_record",
     "describe_error",
     "read_all_articles",
     "read_articles",
@@ -252,6 +253,16 @@ def _article_from_json_line(line: str, location: str) -> list[Article | InputPro
         return [InputProblem(location, f"malformed JSON: {error.msg} at column {error.colno}")]
     except RecursionError:
         return [InputProblem(location, "JSON nested too deeply to read")]
+    return article_from_record(record, location)
+
+
+def article_from_record(record: object, location: str) -> list[Article | InputProblem]:
+    """A decoded JSON object -> the article and a warning per ignored field, or one
+    problem (skipped) saying why it is no article. The one set of rules for a JSON
+    article, wherever it comes from: a JSONL line, a body sent to the write API.
+
+    `location` names where the object was read, for the problems and the article's
+    origin."""
     if not isinstance(record, dict):
         return [InputProblem(location, "a line must be a JSON object with 'id' and 'text'")]
     broken = [key for key, value in record.items() if has_lone_surrogate(value)]

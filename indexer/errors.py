@@ -16,6 +16,7 @@ __all__ = [
     "ModelLoadError",
     "SettingsError",
     "SourceNotFoundError",
+    "WriterBusyError",
 ]
 
 
@@ -36,6 +37,10 @@ class SourceNotFoundError(IndexerError):
             "Fix the path, or pass --allow-missing to build from the other sources."
         )
         self.missing = missing
+
+
+class WriterBusyError(IndexerError):
+    """Another build or change holds the index's writer lock; trying again later works."""
 
 
 class DiskFullError(IndexerError):

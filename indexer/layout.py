@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from indexer.errors import IndexCorruptError, IndexerError, IndexNotFoundError
+from indexer.errors import IndexCorruptError, IndexNotFoundError, WriterBusyError
 
 __all__ = [
     "ArticleRecord",
@@ -135,7 +135,7 @@ class IndexLayout:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as error:
-                raise IndexerError(
+                raise WriterBusyError(
                     f"Another build is running on {self.index_dir}/ (it holds {self.lock_file}). "
                     "Wait for it to finish."
                 ) from error

@@ -28,8 +28,17 @@ from indexer.query_encoder import TextEncoder
 if TYPE_CHECKING:
     from indexer.translation import ApertiumTranslator
 
-__all__ = ["Preparation", "TokenCounter", "content_hash", "origin_file", "prepare_articles"]
+__all__ = [
+    "API_ORIGIN",
+    "Preparation",
+    "TokenCounter",
+    "content_hash",
+    "origin_file",
+    "prepare_articles",
+]
 
+# The origin of an article sent to the service's write API: "api:<id>".
+API_ORIGIN = "api:"
 _LINE_SUFFIX = re.compile(r"^(?P<file>.+):(?P<line>\d+)$")
 
 
@@ -112,7 +121,13 @@ def content_hash(article: Article) -> str:
 
 
 def origin_file(origin: str) -> str:
-    """The absolute path of the file an article came from ("path" or "path:line")."""
+    """The absolute path of the file an article came from ("path" or "path:line").
+
+    An article that came from no file (`API_ORIGIN`, sent to the write API) keeps its
+    origin as it is: made absolute it could fall under a folder that `indexer.sync`
+    reads, which would then remove it as a file gone."""
+    if origin.startswith(API_ORIGIN):
+        return origin
     found = _LINE_SUFFIX.match(origin)
     path = found["file"] if found and not os.path.exists(origin) else origin
     return os.path.abspath(path)

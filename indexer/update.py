@@ -88,13 +88,18 @@ def apply_change(
     change: ArticleChange | Callable[[StoredOrigins], ArticleChange],
     *,
     encoder: TextEncoder | None = None,
+    open_encoder: Callable[[Path, Manifest], TextEncoder] | None = None,
     progress: Progress | None = None,
     batch_size: int = 32,
 ) -> ChangeReport:
     """Apply `change` to the live index in `index_dir` and publish the result.
 
     `encoder`: the passage encoder to use (tests pass a stand-in); by default the
-    live index's own (its ONNX export, else its sentence-transformers model).
+    live index's own (its ONNX export, else its sentence-transformers model),
+    opened by `open_encoder(index_dir, live manifest)`: `open_passage_encoder` by
+    default; a server passes one that keeps what it opened. It is called under the
+    lock, with the very manifest the change builds on, so it cannot pick the model
+    of a generation that a rebuild has just replaced.
     `change` may be a function of what is stored (`indexer.sync`): it is then
     planned under the writer's lock, so no other change slips in between."""
     from indexer.metadata_store import MetadataStore
@@ -124,7 +129,7 @@ def apply_change(
         encoded = 0
         if upserts:
             mark = time.perf_counter()
-            encoder = encoder or open_passage_encoder(index_dir, manifest)
+            encoder = encoder or (open_encoder or open_passage_encoder)(index_dir, manifest)
             stages["load_model"] = time.perf_counter() - mark
             translator = _open_translator(manifest.translation, to_close)
             cache = to_close.enter_context(

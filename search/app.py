@@ -21,6 +21,8 @@ from search.docs import register_docs
 from search.engine import SearchEngine
 from search.http_errors import error_response, install_error_handlers
 from search.web import register_pages
+from search.write_api import WriteAccess, write_router
+from search.writer import ArticleWriter
 
 __all__ = ["MAX_URL_BYTES", "create_app", "server_options"]
 
@@ -108,8 +110,10 @@ def create_app(
     reload_seconds: float = 2.0,
     workers: int = 4,
     queue: int = 32,
+    writes: WriteAccess | None = None,
 ) -> FastAPI:
     """`workers`: requests served at once; `queue`: how many more may wait (then 503).
+    `writes`: the write API's access rule; None (the default) leaves it out.
 
     `engine` None: the caller sets `app.state.engine` before the app serves. `serve`
     builds the app (routes, schemas: 0.2-0.9 s) while the engine is still loading.
@@ -118,6 +122,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = workers
+        if writes is not None and not hasattr(app.state, "writer"):  # the engine is set now
+            app.state.writer = ArticleWriter(app.state.engine, max_article_mb=writes.max_article_mb)
         stop = threading.Event()
         watcher = None
         if reload_seconds > 0:
@@ -147,6 +153,10 @@ def create_app(
     app.add_middleware(_UrlLengthLimit)
     install_error_handlers(app)
     app.include_router(api_router())
+    if writes is not None:
+        if engine is not None:
+            app.state.writer = ArticleWriter(engine, max_article_mb=writes.max_article_mb)
+        app.include_router(write_router(writes))
     register_pages(app)
     register_docs(app)
     return app

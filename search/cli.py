@@ -1,6 +1,7 @@
 """`python -m search serve|query`: parse arguments, call the core, map errors.
 
-Exit codes: 0 ok, 1 failure (no index, bad query), 2 usage error.
+Exit codes: 0 ok, 1 failure (no index, bad query), 2 usage error (a bad setting,
+or writes on an address other machines reach without a token).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from search.rendering import search_body
 from search.settings import ServiceSettings
 from search.wiring import build_engine
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the web framework loads only for `serve`
     from search.engine import SearchEngine
+    from search.write_api import WriteAccess
 
 __all__ = ["main"]
 
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = ServiceSettings.from_env()
+        if args.command == "serve":
+            settings = _serve_settings(args, settings)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -61,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--index", type=Path, help="index directory (default: index/)")
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default 8000)")
+    serve.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="accept PUT and DELETE /api/articles/{id} (also SEARCH_WRITES=on). They need "
+        "the bearer token in SEARCH_WRITE_TOKEN; without one, only on a loopback address",
+    )
     query = commands.add_parser("query", help="search from the terminal")
     query.add_argument("text", help="the query")
     query.add_argument("--index", type=Path, help="index directory (default: index/)")
@@ -94,8 +104,36 @@ def _bind(host: str, port: int) -> socket.socket:
     return listener
 
 
+def _serve_settings(args: argparse.Namespace, settings: ServiceSettings) -> ServiceSettings:
+    """The settings with `serve`'s flags over them, checked as a whole: whether writes
+    need a token depends on the address (`ServiceSettings.check_writes`)."""
+    served = dataclasses.replace(
+        settings,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        writes=settings.writes or args.allow_writes,
+    )
+    served.check_writes()
+    return served
+
+
+def _write_access(settings: ServiceSettings) -> WriteAccess | None:
+    from search.write_api import WriteAccess
+
+    log = logging.getLogger("search")
+    if not settings.writes:
+        if settings.write_token is not None:
+            log.warning("SEARCH_WRITE_TOKEN is set but writes are off: add --allow-writes")
+        return None
+    if settings.write_token is None:
+        log.warning("writes on without a token: any process on this machine can write")
+    else:
+        log.info("writes on: PUT and DELETE /api/articles/{id} need the bearer token")
+    return WriteAccess(token=settings.write_token, max_article_mb=settings.max_article_mb)
+
+
 def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path) -> int:
-    host, port = args.host or settings.host, args.port or settings.port
+    host, port = settings.host, settings.port
     listener = _bind(host, port)
     # The index, the model and the translators load in a thread while this one
     # imports the web framework and builds the app (~1 s of Python on 2 cores):
@@ -112,6 +150,7 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
             reload_seconds=settings.reload_seconds,
             workers=settings.workers,
             queue=settings.queue,
+            writes=_write_access(settings),
         )
         app.state.engine = loading.result()
     config = uvicorn.Config(app, host=host, port=port, log_level="info", **server_options())

@@ -20,7 +20,7 @@ from indexer.manifest import Manifest
 from search.article_facts import ArticleFacts, ArticleFactsCache
 from search.article_view import build_article_view
 from search.demotion import demote_boilerplate
-from search.errors import ArticleNotFoundError, bad_parameter
+from search.errors import ArticleNotFoundError, IndexCorruptError, bad_parameter
 from search.facets import count_facets, list_sources
 from search.filters import SearchFilters
 from search.fusion import FusedHit, fuse_legs
@@ -90,6 +90,7 @@ class SearchEngine:
         self.options = options or EngineOptions()
         analyzers = Analyzers.create()
         encoders = EncoderPool(_load_encoder)
+        self._given_encoder = encoder
         if encoder is not None:
             encoders.add(encoder)
         self._generation = LiveGeneration(index_dir, analyzers=analyzers, encoders=encoders)
@@ -117,12 +118,31 @@ class SearchEngine:
         return self._generation.current.encoder
 
     @property
+    def given_encoder(self) -> QueryEncoder | None:
+        """The encoder passed in, if any: a write embeds new passages with it too,
+        so they share a space with the passages it embedded (`search.writer`)."""
+        return self._given_encoder
+
+    @property
     def translation_available(self) -> bool:
         return self._translator.available
 
     def reload_if_changed(self) -> bool:
         """Switch to a newer live generation if there is one (see `search.generation`)."""
         return self._generation.reload_if_changed()
+
+    def reload_now(self) -> str:
+        """Serve the newest live generation before returning, and name the one served:
+        a write answers once its change is searchable, not a reload period later.
+        `IndexCorruptError` if it cannot be loaded; the previous one keeps serving."""
+        self._generation.reload_if_changed()
+        problems = self._generation.problems
+        if problems:
+            raise IndexCorruptError(
+                f"The change was saved, but the service could not load it ({problems[0]}); "
+                "the previous generation is still served. /api/health shows the problem."
+            )
+        return self._generation.current.snapshot.generation
 
     def warm_up(self) -> None:
         """Run the model and start the translator's pipelines once, so the first user

@@ -12,6 +12,8 @@ from indexer.errors import IndexCorruptError, IndexNotFoundError, IndexUnavailab
 
 __all__ = [
     "ArticleNotFoundError",
+    "ArticleTooLargeError",
+    "BadArticleError",
     "BadQueryError",
     "IndexCorruptError",
     "IndexNotFoundError",
@@ -62,6 +64,21 @@ class ArticleNotFoundError(SearchError):
             "results' article_id."
         )
         self.article_id = article_id
+
+
+class BadArticleError(SearchError):
+    """An article sent to be written breaks the rules of a JSON article (those of a
+    JSONL line, `indexer.articles.article_from_record`); `field` names the field at
+    fault when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ArticleTooLargeError(SearchError):
+    """An article sent to be written is over the size limit; a write is refused, not
+    truncated as a build would (the caller can still split it)."""
 
 
 @contextmanager

@@ -14,11 +14,24 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from search.errors import ArticleNotFoundError, BadQueryError, IndexCorruptError
+from indexer.errors import DiskFullError, IndexerError, WriterBusyError
+from search.errors import (
+    ArticleNotFoundError,
+    ArticleTooLargeError,
+    BadArticleError,
+    BadQueryError,
+    IndexCorruptError,
+)
 
-__all__ = ["error_response", "install_error_handlers"]
+__all__ = ["WRITER_BUSY_RETRY_SECONDS", "error_response", "install_error_handlers"]
 
 log = logging.getLogger(__name__)
+
+# What a write told "busy" waits before trying again: a one-article change takes
+# seconds; a full build, minutes (the client may keep trying).
+WRITER_BUSY_RETRY_SECONDS = 5
+# Codes of the statuses Starlette raises itself (and the write API's auth checks).
+_HTTP_CODES = {401: "unauthorized", 403: "forbidden", 413: "payload_too_large"}
 
 
 def error_response(
@@ -49,6 +62,31 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("damaged index while serving %s: %s", request.url.path, error)
         return error_response(500, "index_corrupt", str(error))
 
+    @app.exception_handler(BadArticleError)
+    async def bad_article(request: Request, error: BadArticleError) -> JSONResponse:
+        return error_response(422, "invalid_article", str(error), error.field)
+
+    @app.exception_handler(ArticleTooLargeError)
+    async def too_large(request: Request, error: ArticleTooLargeError) -> JSONResponse:
+        return error_response(413, "article_too_large", str(error), "text")
+
+    @app.exception_handler(WriterBusyError)
+    async def busy(request: Request, error: WriterBusyError) -> JSONResponse:
+        retry = WRITER_BUSY_RETRY_SECONDS
+        message = f"{error} The change was not made; retry in {retry} s."
+        return error_response(503, "writer_busy", message, headers={"Retry-After": str(retry)})
+
+    @app.exception_handler(DiskFullError)
+    async def disk_full(request: Request, error: DiskFullError) -> JSONResponse:
+        log.error("disk full while writing to the index: %s", error)
+        return error_response(507, "disk_full", str(error))
+
+    @app.exception_handler(IndexerError)
+    async def index_error(request: Request, error: IndexerError) -> JSONResponse:
+        # The indexer's errors say what to do; a write that meets one changed nothing.
+        log.error("index error on %s: %s", request.url.path, error)
+        return error_response(500, "index_error", str(error))
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {}
@@ -73,7 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return error_response(
             error.status_code,
-            "http_error",
+            _HTTP_CODES.get(error.status_code, "http_error"),
             str(error.detail),
             headers=dict(error.headers) if error.headers else None,
         )

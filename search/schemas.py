@@ -15,11 +15,15 @@ from typing import Any
 
 from search.models import ArticleView, Health, SearchResponse, SearchResult, SourceList
 from search.params import SEARCH_PARAMETERS, Parameter
+from search.writer import WriteResult
 
 __all__ = [
+    "ARTICLE_BODY_SCHEMA",
     "ARTICLE_RESPONSES",
+    "DELETE_RESPONSES",
     "ERROR_RESPONSES",
     "HEALTH_RESPONSES",
+    "PUT_RESPONSES",
     "SEARCH_RESPONSES",
     "SOURCES_RESPONSES",
     "ErrorBody",
@@ -87,6 +91,63 @@ ARTICLE_RESPONSES: dict[int | str, dict[str, Any]] = {
 HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": Health, "description": "The served generation and anything degraded."},
     **ERROR_RESPONSES,
+}
+
+
+# The write API's body: the fields of a JSONL line (`indexer.articles`), the id from
+# the URL. Documentation only: `search.writer` reads the body with the JSONL rules.
+_STRING: dict[str, Any] = {"type": "string"}
+ARTICLE_BODY_SCHEMA: dict[str, Any] = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["text"],
+            "additionalProperties": False,
+            "properties": {
+                "text": {**_STRING, "description": "What is indexed; not only spaces."},
+                "title": {**_STRING, "description": "Default: the text's first line."},
+                "date": {**_STRING, "description": "ISO 8601, years 1678..2261."},
+                "source": _STRING,
+                "url": _STRING,
+                "lang": {**_STRING, "description": "A hint for detection, e.g. en or es."},
+                "id": {
+                    "type": ["string", "integer"],
+                    "description": "Optional: the URL names the article; if given, the same.",
+                },
+            },
+        },
+        "example": {
+            "title": "Hurricane reaches the coast",
+            "text": "The hurricane made landfall near Acapulco on Tuesday night...",
+            "date": "2024-10-22",
+            "source": "Daily Wire Service",
+            "url": "https://example.org/hurricane",
+        },
+    }
+}
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("The body is not JSON, or its id is not the URL's; `parameter` names it."),
+    401: _error("No `Authorization: Bearer` token (`WWW-Authenticate: Bearer`)."),
+    403: _error("The token is wrong (or, with none configured, the host is not loopback)."),
+    405: ERROR_RESPONSES[405],
+    500: ERROR_RESPONSES[500],
+    503: _error(
+        "Another build or change holds the index (or the service is overloaded); the "
+        "change was not made. Retry after `Retry-After` seconds."
+    ),
+    507: _error("The disk is full; the change was not made."),
+}
+PUT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": WriteResult, "description": "Replaced; searchable now."},
+    201: {"model": WriteResult, "description": "Added; searchable now."},
+    413: _error("The body or the article's text is over the size limit."),
+    422: _error("The body is no article: no text, a field of the wrong type, a bad date..."),
+    **_WRITE_ERRORS,
+}
+DELETE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": WriteResult, "description": "Removed; gone from search now."},
+    404: _error("No article with that id in the live index."),
+    **_WRITE_ERRORS,
 }
 
 

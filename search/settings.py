@@ -14,20 +14,32 @@ Variables:
     SEARCH_WORKERS          requests served at once (default 4; threads)
     SEARCH_QUEUE            requests allowed to wait for a worker before 503 (default 32)
     SEARCH_TRANSLATORS      Apertium translators in the query pool (default 2)
+    SEARCH_WRITES           on | off: accept PUT and DELETE /api/articles/{id} (default off;
+                            `serve --allow-writes` turns it on)
+    SEARCH_WRITE_TOKEN      the bearer token that writes must carry: at least 16 printable
+                            ASCII characters, no spaces. Without one, writes are allowed
+                            only on a loopback address (`check_writes`)
+    SEARCH_MAX_ARTICLE_MB   the largest article a write takes, in MB of UTF-8 (default 5,
+                            the indexer's own setting); a larger one is refused, not cut
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from indexer.errors import SettingsError
+from indexer.settings import DEFAULT_MAX_ARTICLE_MB, parse_bool
 from search.models import DEFAULT_DEPTH, DEFAULT_RRF_K
 
-__all__ = ["ServiceSettings"]
+__all__ = ["MIN_WRITE_TOKEN_CHARS", "ServiceSettings", "is_loopback"]
+
+# A bearer token shorter than this is guessable; `secrets.token_urlsafe(32)` gives 43.
+MIN_WRITE_TOKEN_CHARS = 16
 
 
 def _number(
@@ -57,6 +69,21 @@ class ServiceSettings:
     workers: int = 4
     queue: int = 32
     translators: int = 2
+    writes: bool = False  # PUT and DELETE /api/articles/{id}
+    write_token: str | None = field(default=None, repr=False)  # a secret: never logged
+    max_article_mb: float = DEFAULT_MAX_ARTICLE_MB
+
+    def check_writes(self) -> None:
+        """Writes without a token are for a pipeline on this machine: on an address
+        other machines reach, anyone could rewrite the archive. Like Redis's protected
+        mode, such a start is refused (`SettingsError`) rather than served."""
+        if self.writes and self.write_token is None and not is_loopback(self.host):
+            raise SettingsError(
+                f"Writes are on (--allow-writes or SEARCH_WRITES=on) and the service would "
+                f"listen on {self.host}, which other machines can reach, without a token. "
+                "Set SEARCH_WRITE_TOKEN (e.g. to the output of python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'), or listen on 127.0.0.1."
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -77,4 +104,36 @@ class ServiceSettings:
             workers=_number(env, "SEARCH_WORKERS", 4, 1, 64, kind=int),
             queue=_number(env, "SEARCH_QUEUE", 32, 0, 10000, kind=int),
             translators=_number(env, "SEARCH_TRANSLATORS", 2, 1, 8, kind=int),
+            writes=parse_bool("SEARCH_WRITES", env.get("SEARCH_WRITES", "off")),
+            write_token=_write_token(env.get("SEARCH_WRITE_TOKEN", "")),
+            max_article_mb=_number(
+                env, "SEARCH_MAX_ARTICLE_MB", DEFAULT_MAX_ARTICLE_MB, 0.001, 10_000.0, kind=float
+            ),
         )
+
+
+def _write_token(raw: str) -> str | None:
+    """The token, or None if unset or empty; a weak or unsendable one fails naming
+    the setting (never echoing the secret: its length is enough to see the fault)."""
+    if raw == "":
+        return None
+    sendable = all("!" <= character <= "~" for character in raw)  # an HTTP header's token68
+    if len(raw) < MIN_WRITE_TOKEN_CHARS or not sendable:
+        raise SettingsError(
+            f"SEARCH_WRITE_TOKEN is {len(raw)} characters"
+            f"{'' if sendable else ' with spaces or non-ASCII ones'}; it must be at least "
+            f"{MIN_WRITE_TOKEN_CHARS} printable ASCII characters without spaces. Generate one "
+            "with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return raw
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (localhost, 127.0.0.0/8, ::1).
+    0.0.0.0 and :: listen everywhere; any other name may resolve anywhere."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
