@@ -46,13 +46,15 @@ import math
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from usearch.index import Index
 
 from indexer.errors import IndexCorruptError, IndexerError
+
+if TYPE_CHECKING:
+    from usearch.index import Index
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -385,8 +387,18 @@ class VectorSearcher:
             )
 
 
+def _usearch() -> type[Index]:
+    """usearch's `Index`, imported on first use, never with this module. Loaded before
+    transformers, usearch 2.26's extension makes a later `import onnxruntime`
+    segfault and `torch.onnx.export` spin for many minutes (C++ `bad_cast` thrown
+    in a loop): a build loads the model first, and only a graph needs usearch."""
+    from usearch.index import Index
+
+    return Index
+
+
 def _new_index(dimension: int, params: HnswParams) -> Index:
-    return Index(
+    return _usearch()(
         ndim=dimension,
         metric="ip",
         dtype=params.dtype,
@@ -400,7 +412,7 @@ def _open_graph(path: Path, info: VectorIndexInfo, *, writable: bool) -> Index:
     if not path.is_file():
         raise _corrupt(f"the vector index {path} is missing")
     try:
-        index = Index.restore(str(path), view=not writable)
+        index = _usearch().restore(str(path), view=not writable)
     except (ValueError, RuntimeError) as error:
         raise _corrupt(f"cannot open the vector index {path} ({error})") from error
     if index is None or index.ndim != info.dimension or index.size != info.count - info.deleted:
