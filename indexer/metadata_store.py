@@ -391,6 +391,23 @@ class MetadataStore:
         for found in self._stream(_ARTICLE + " ORDER BY id"):
             yield ArticleRecord(*found)
 
+    def article_text_sample(self, characters: int, *, seed: int = 0) -> Iterator[str]:
+        """Article texts in a random order (fixed by `seed`) until at least
+        `characters` have been read; every article when they hold fewer. The cost
+        follows `characters`, not the archive: keys are drawn, then read in batches
+        by primary key (a removed article's key reads nothing)."""
+        (top,) = self._sql("SELECT coalesce(max(key), 0) FROM articles")[0]
+        keys = np.random.default_rng(seed).permutation(int(top)) + 1
+        read = 0
+        for at in range(0, len(keys), _BATCH):
+            part = [int(key) for key in keys[at : at + _BATCH]]
+            marks = ", ".join("?" * len(part))
+            for (text,) in self._sql(f"SELECT text FROM articles WHERE key IN ({marks})", part):
+                yield str(text)
+                read += len(text)
+                if read >= characters:
+                    return
+
     def passages(self) -> Iterator[PassageRecord]:
         """Every live passage, by row."""
         for found in self._stream(_PASSAGE + " ORDER BY row"):
