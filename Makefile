@@ -30,7 +30,7 @@ else
   MISSING_PART := true
 endif
 
-.PHONY: setup system-deps browser-deps index rebuild run test test-fast lint check bench eval messages clean
+.PHONY: setup system-deps browser-deps index rebuild run test test-fast lint check bench bench-scale eval messages clean
 
 setup: $(STAMP) system-deps
 
@@ -88,6 +88,12 @@ check: test
 
 bench: index
 	$(PY) -m search.bench --index $(INDEX)
+
+# Synthetic indexes of N passages (comma-separated sizes) through the real writers,
+# served and measured: build, size, server memory and start-up, latency, ANN recall.
+N ?= 1000,100000
+bench-scale: setup
+	$(PY) -m search.scale_bench --sizes $(N)
 
 eval: setup
 	$(PY) -m search.evaluation $(if $(EVAL),--data $(EVAL))

@@ -30,7 +30,7 @@ the directory, so it runs without one). Lookup times were the same with and with
 
 Reads are thread-safe: each thread gets its own read-only connection (sqlite3
 connections must not be used by two threads at once; one connection behind a lock
-serialises every request, figures in `python -m indexer.scale_bench`).
+serialises every request, as the scale benchmark before `make bench-scale` measured).
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ SEARCH = REPO_ROOT / "search"
 INTERFACES = frozenset(
     {"api", "app", "web", "params", "http_errors", "rendering", "schemas", "cli", "bench",
      "background_server", "__main__", "search_page", "article_page", "result_view",
-     "page_urls", "i18n", "export", "docs"}
+     "page_urls", "i18n", "export", "docs", "scale_bench", "scale_figures", "server_process"}
 )  # fmt: skip
 # What an interface may import from the core.
 CORE_SURFACE = frozenset({"engine", "models", "errors", "settings", "wiring"})
