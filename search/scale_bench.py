@@ -142,6 +142,7 @@ def _build(reference_dir: Path, index_dir: Path, options: SyntheticOptions) -> d
     return {
         "articles": built.manifest.articles,
         "tile_seconds": built.tile_seconds,
+        "copy_cosine": built.copy_cosine,
         "build_seconds": built.write_seconds,
         "stage_seconds": built.manifest.stage_seconds,
         "build_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

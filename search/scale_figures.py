@@ -23,6 +23,7 @@ class SizeFigures:
     passages: int
     articles: int
     tile_seconds: float  # making the synthetic copies (not part of a build)
+    copy_cosine: float  # mean cosine of a noisy copy's vector to its original's
     build_seconds: float  # the real writers, publish included
     stage_seconds: dict[str, float]  # the writers' own stages: store, lexical, vectors
     build_peak_mb: float  # the building process's peak RSS
@@ -59,36 +60,41 @@ def _ratio(value: float | None) -> str:
     return "exact" if value is None else f"{value:.4f}"
 
 
+def _header(columns: Sequence[str], aligns: str) -> str:
+    """A Markdown table head; `aligns` has one letter a column: r(ight) or l(eft)."""
+    marks = {"r": "---:", "l": "---"}
+    return "\n| " + " | ".join(columns) + " |\n| " + " | ".join(marks[a] for a in aligns) + " |"
+
+
+_HEADLINE = (
+    "passages", "build s", "index MB", "server RSS MB", "start-up s",
+    "in-process hybrid / lexical / semantic (p50, p95 ms)",
+    "HTTP hybrid / lexical / semantic (p50, p95 ms)", "ANN recall@10",
+)  # fmt: skip
+_DETAILS = (
+    "passages", "articles", "copy cosine", "tile s", "writers s: store / lexical / vectors",
+    "build peak RSS MB", "server RSS MB: at health / warm (own) / peak",
+    "first search ms (+own MB)", '"did you mean" first ms (+own MB)', "vectors",
+    "ANN p50, p95 ms", "exact p50, p95 ms", "recall@100", "load", "size total s",
+)  # fmt: skip
+
+
 def print_tables(rows: Sequence[SizeFigures]) -> None:
-    print(
-        "\n| passages | build s | index MB | server RSS MB | start-up s | in-process "
-        "hybrid / lexical / semantic (p50, p95 ms) | HTTP hybrid / lexical / semantic "
-        "(p50, p95 ms) | ANN recall@10 |"
-    )
-    print("| ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |")
+    print(_header(_HEADLINE, "rrrrrllr"))
     for row in rows:
         print(
             f"| {row.passages:,} | {row.build_seconds:.1f} | {row.index_mb:.0f} | "
             f"{row.rss_warm_mb:.0f} | {row.startup_seconds:.1f} | {_modes(row.in_process)} | "
             f"{_modes(row.http)} | {_ratio(row.recall_at_10)} |"
         )
-    print(
-        "\n| passages | articles | tile s | writers s: store / lexical / vectors | build peak "
-        "RSS MB | server RSS MB: at health / warm (own) / peak | first search ms (+own MB) | first "
-        '"did you mean" ms (+own MB) | vectors | ANN p50, p95 ms | exact p50, p95 ms | recall@100 '
-        "| load | size total s |"
-    )
-    print(
-        "| ---: | ---: | ---: | --- | ---: | --- | --- | --- | --- | --- | --- | ---: | --- |"
-        + " ---: |"
-    )
+    print(_header(_DETAILS, "rrrrlrlllllrrlr"))
     for row in rows:
         stages = " / ".join(f"{row.stage_seconds.get(s, 0):.1f}" for s in _STAGES)
         print(
-            f"| {row.passages:,} | {row.articles:,} | {row.tile_seconds:.1f} | {stages} | "
-            f"{row.build_peak_mb:.0f} | {row.rss_at_health_mb:.0f} / {row.rss_warm_mb:.0f} "
-            f"({row.anon_warm_mb:.0f}) / {row.rss_peak_mb:.0f} | "
-            f"{row.first_search_ms:.0f} (+{row.facts_mb:.0f}) | "
+            f"| {row.passages:,} | {row.articles:,} | {row.copy_cosine:.3f} | "
+            f"{row.tile_seconds:.1f} | {stages} | {row.build_peak_mb:.0f} | "
+            f"{row.rss_at_health_mb:.0f} / {row.rss_warm_mb:.0f} ({row.anon_warm_mb:.0f}) / "
+            f"{row.rss_peak_mb:.0f} | {row.first_search_ms:.0f} (+{row.facts_mb:.0f}) | "
             f"{row.first_suggest_ms:.0f} (+{row.suggest_mb:.0f}) | {row.vector_kind} | "
             f"{_pair(row.ann_ms)} | {_pair(row.exact_ms)} | {_ratio(row.recall_at_100)} | "
             f"{row.load} | {row.total_seconds:.0f} |"
@@ -139,8 +145,7 @@ def print_goals(rows: Sequence[SizeFigures]) -> None:
     """Each goal with the figure this run measured, or "not run"."""
     by_size = {row.passages: row for row in rows}
     thousand = by_size.get(1_000)
-    print("\n| goal (issue 15) | measured | met |")
-    print("| --- | ---: | --- |")
+    print(_header(("goal (issue 15)", "measured", "met"), "lrl"))
     for goal in _goals(_hybrid_p50(thousand) if thousand else math.nan):
         row = by_size.get(goal.passages)
         label = f"{goal.passages // 1000:,}k: {goal.label}".replace("1,000k", "1M")
