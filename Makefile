@@ -31,7 +31,7 @@ else
 endif
 
 .PHONY: setup system-deps browser-deps index rebuild run test test-fast lint check bench \
-	bench-changes bench-txtai-venv eval messages clean
+	bench-changes bench-scale bench-txtai-venv eval messages clean
 
 setup: $(STAMP) system-deps
 
@@ -105,6 +105,12 @@ $(TXTAI_VENV)/.installed:
 	$(TXTAI_VENV)/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
 	$(TXTAI_VENV)/bin/python -m pip install -q --disable-pip-version-check txtai==9.14.0
 	touch $@
+
+# Synthetic indexes of N passages (comma-separated sizes) through the real writers,
+# served and measured: build, size, server memory and start-up, latency, ANN recall.
+N ?= 1000,100000
+bench-scale: setup
+	$(PY) -m search.scale_bench --sizes $(N)
 
 eval: setup
 	$(PY) -m search.evaluation $(if $(EVAL),--data $(EVAL))

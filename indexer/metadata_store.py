@@ -31,7 +31,7 @@ the directory, so it runs without one). Lookup times were the same with and with
 Reads are thread-safe: a small pool of read-only connections, all opened with the
 store, is shared by request threads, one connection per query at a time (sqlite3
 connections must not be used by two threads at once; one connection behind a lock
-serialises every request, figures in `python -m indexer.scale_bench`).
+serialises every request, as the scale benchmark before `make bench-scale` measured).
 """
 
 from __future__ import annotations
@@ -399,6 +399,23 @@ class MetadataStore:
         order), streamed: a million articles' texts never sit in memory."""
         for found in self._stream(_ARTICLE + " ORDER BY key"):
             yield ArticleRecord(*found)
+
+    def article_text_sample(self, characters: int, *, seed: int = 0) -> Iterator[str]:
+        """Article texts in a random order (fixed by `seed`) until at least
+        `characters` have been read; every article when they hold fewer. The cost
+        follows `characters`, not the archive: keys are drawn, then read in batches
+        by primary key (a removed article's key reads nothing)."""
+        (top,) = self._sql("SELECT coalesce(max(key), 0) FROM articles")[0]
+        keys = np.random.default_rng(seed).permutation(int(top)) + 1
+        read = 0
+        for at in range(0, len(keys), _BATCH):
+            part = [int(key) for key in keys[at : at + _BATCH]]
+            marks = ", ".join("?" * len(part))
+            for (text,) in self._sql(f"SELECT text FROM articles WHERE key IN ({marks})", part):
+                yield str(text)
+                read += len(text)
+                if read >= characters:
+                    return
 
     def passages(self) -> Iterator[PassageRecord]:
         """Every live passage, by row."""

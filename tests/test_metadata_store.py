@@ -131,6 +131,32 @@ def test_replace_delete_and_insert_by_article_id(store_dir: Path, tmp_path: Path
     assert MetadataStore.open(store_dir).article("notes.md") is not None  # the old one is intact
 
 
+def test_a_text_sample_is_everything_when_small_and_stops_once_enough_is_read(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    texts = sorted(article.text for article in ARTICLES)
+    store = MetadataStore.open(store_dir)
+    try:
+        assert sorted(store.article_text_sample(10**6)) == texts
+        first = list(store.article_text_sample(1))
+        assert len(first) == 1 and first[0] in texts
+        assert list(store.article_text_sample(1, seed=0)) == first  # a fixed seed, one sample
+    finally:
+        store.close()
+    second = tmp_path / "second"
+    second.mkdir()
+    writer = MetadataWriter.update(store_dir, second)
+    writer.delete_article("notes.md")
+    writer.commit()
+    changed = MetadataStore.open(second)
+    try:
+        assert sorted(changed.article_text_sample(10**6)) == [
+            text for text in texts if text != ARTICLES[2].text
+        ]
+    finally:
+        changed.close()
+
+
 def test_rows_must_be_appended(store_dir: Path, tmp_path: Path) -> None:
     writer = MetadataWriter.update(store_dir, tmp_path)
     with pytest.raises(ValueError, match="passage rows must be 6"):

@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 
 from indexer.errors import IndexCorruptError, IndexerError
+from indexer.layout import open_vectors
 from indexer.vector_index import (
     HnswParams,
     VectorIndexInfo,
     VectorSearcher,
     build_vector_index,
 )
+from indexer.vector_rows import RowFile
 
 DIMENSION = 48
 ROWS = 3000
@@ -226,3 +228,29 @@ def test_concurrent_searches_agree_with_sequential_ones(
     for thread in threads:
         thread.join()
     assert mismatches == []
+
+
+def test_rows_read_from_the_file_equal_the_mapped_ones(tmp_path: Path, vectors: np.ndarray) -> None:
+    path = tmp_path / "vectors.f32"
+    path.write_bytes(vectors.tobytes())
+    mapped = open_vectors(path, ROWS, DIMENSION)
+    rows = np.array([2999, 0, 17, 17, 1500], dtype=np.int64)
+    row_file = RowFile.behind(mapped)
+    assert row_file is not None and RowFile.behind(vectors) is None
+    np.testing.assert_array_equal(row_file.read(rows), vectors[rows])
+    assert row_file.read(np.zeros(0, dtype=np.int64)).shape == (0, DIMENSION)
+
+
+def test_a_graph_over_a_mapped_file_answers_as_over_memory(
+    graph_dir: Path, tmp_path: Path, vectors: np.ndarray, queries: np.ndarray
+) -> None:
+    """Its candidates are re-scored from the file (pread), never through the map."""
+    path = tmp_path / "vectors.f32"
+    path.write_bytes(vectors.tobytes())
+    from_file = open_graph(graph_dir, open_vectors(path, ROWS, DIMENSION))
+    in_memory = open_graph(graph_dir, vectors)
+    for query in queries[:10]:
+        file_rows, file_scores = from_file.search(query, 20)
+        memory_rows, memory_scores = in_memory.search(query, 20)
+        assert file_rows.tolist() == memory_rows.tolist()
+        np.testing.assert_array_equal(file_scores, memory_scores)
