@@ -212,3 +212,23 @@ def test_open_translator_follows_the_setting(monkeypatch: pytest.MonkeyPatch) ->
     assert open_translator("auto") is None
     with pytest.raises(SettingsError, match="apertium-eng-spa"):
         open_translator("on")
+
+
+@needs_apertium
+def test_embedding_while_translating_changes_no_result(
+    english_engine: SearchEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An English query is embedded while Apertium translates it; forced to wait for
+    the translation first, as a Spanish-looking one does, it ranks the same."""
+    import search.engine
+
+    queries = ["voters ballots", "storm flooding the coast", "attack on the security chief"]
+    ahead = [english_engine.search(SearchRequest(query=q, mode="hybrid")) for q in queries]
+    english_engine.clear_caches()
+    monkeypatch.setattr(search.engine, "may_be_spanish", lambda text: True)
+    after = [english_engine.search(SearchRequest(query=q, mode="hybrid")) for q in queries]
+    for early, late in zip(ahead, after, strict=True):
+        assert early.translations == late.translations
+        assert [(r.passage_id, r.score) for r in early.results] == [
+            (r.passage_id, r.score) for r in late.results
+        ]
