@@ -11,7 +11,8 @@ candidate the graph returns (the whole search beam, `expansion_search` rows) is
 re-scored exactly against the float32 rows: returned scores are true cosines,
 equal to the exact scan's.
 
-Measured with `python -m indexer.scale_bench` (XQuAD encodings tiled with noise,
+Measured with the vector-only bench that preceded `make bench-scale` and
+`python -m indexer.hnsw_tuning` (XQuAD encodings tiled with noise,
 real XQuAD queries, a shared 2-core machine), recall@10 against the exact scan at
 the default ef = 512: 0.997 at 200k rows with noise shaped like real encodings;
 0.990 at 200k and 0.898 at 1M (0.945 at ef = 1024, 14 ms) in the worst case of

@@ -38,6 +38,11 @@ class CaseVocabulary(Protocol):
 
     def case_counts(self, words: Sequence[str], *, lang: str) -> Mapping[str, tuple[int, int]]: ...
 
+    @property
+    def ready(self) -> bool:
+        """The counts cover the whole archive (False while a background count runs)."""
+        ...
+
 
 class InMemoryCaseVocabulary:
     """Per-language totals in dicts, updated one article at a time.
@@ -66,6 +71,10 @@ class InMemoryCaseVocabulary:
         """Undo `add` of the same text (an article removed or replaced)."""
         self._update(text, lang, sign=-1)
 
+    @property
+    def ready(self) -> bool:
+        return True
+
     def case_counts(self, words: Sequence[str], *, lang: str) -> Mapping[str, tuple[int, int]]:
         totals = self._totals.get(lang, {})
         return {word: (totals[word][0], totals[word][1]) for word in words if word in totals}
@@ -90,6 +99,10 @@ class BackgroundCaseVocabulary:
             target=self._count, args=(articles,), name="case-vocabulary", daemon=True
         )
         thread.start()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready is not None
 
     def case_counts(self, words: Sequence[str], *, lang: str) -> Mapping[str, tuple[int, int]]:
         ready = self._ready

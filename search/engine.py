@@ -330,10 +330,18 @@ class SearchEngine:
         return list_sources(self._facts.of(self._generation.current.snapshot))
 
     def health(self) -> Health:
+        loaded = self._generation.current
+        warming = []
+        if not loaded.vocabulary.ready:
+            warming.append(
+                "name vocabulary: counting capitalised words across the archive; until "
+                "then a word is kept from translation by the query's own capitals"
+            )
         return health_report(
-            self._generation.current.snapshot.manifest,
+            loaded.snapshot.manifest,
             problems=self._generation.problems,
             query_translation=self.translation_available,
+            warming=warming,
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from indexer.manifest import Manifest
@@ -26,7 +26,8 @@ class HealthTranslation:
 
 @dataclass(frozen=True, slots=True)
 class Health:
-    """What `/api/health` reports; `degraded` lists everything running below par."""
+    """What `/api/health` reports; `degraded` lists everything running below par,
+    `warming` what start-up left to background threads (still answering meanwhile)."""
 
     status: Literal["ok", "degraded"]
     generation: str
@@ -37,9 +38,16 @@ class Health:
     model: HealthModel
     translation: HealthTranslation
     degraded: list[str]
+    warming: list[str] = field(default_factory=list)
 
 
-def health_report(manifest: Manifest, *, problems: list[str], query_translation: bool) -> Health:
+def health_report(
+    manifest: Manifest,
+    *,
+    problems: list[str],
+    query_translation: bool,
+    warming: list[str] | None = None,
+) -> Health:
     """`problems`: why a newer generation is not served (see `search.generation`)."""
     degraded = list(problems)
     if not query_translation:
@@ -64,4 +72,5 @@ def health_report(manifest: Manifest, *, problems: list[str], query_translation:
             embedding_pivot=manifest.translation.embedding_pivot,
         ),
         degraded=degraded,
+        warming=list(warming or ()),
     )

@@ -29,6 +29,7 @@ class SizeFigures:
     build_peak_mb: float  # the building process's peak RSS
     index_mb: float  # the generation directory on disk (hard links counted once)
     startup_seconds: float  # launch of `python -m search serve` -> /api/health answers
+    warm_seconds: float  # launch -> /api/health lists nothing warming (background work)
     rss_at_health_mb: float
     rss_warm_mb: float  # after a warm-up of every mode and one "did you mean"
     anon_warm_mb: float  # of which the process's own (the rest: mapped index files, libraries)
@@ -73,7 +74,7 @@ _HEADLINE = (
 )  # fmt: skip
 _DETAILS = (
     "passages", "articles", "copy cosine", "tile s", "writers s: store / lexical / vectors",
-    "build peak RSS MB", "server RSS MB: at health / warm (own) / peak",
+    "build peak RSS MB", "warm s", "server RSS MB: at health / warm (own) / peak",
     "first search ms (+own MB)", '"did you mean" first ms (+own MB)', "vectors",
     "ANN p50, p95 ms", "exact p50, p95 ms", "recall@100", "load", "size total s",
 )  # fmt: skip
@@ -87,12 +88,13 @@ def print_tables(rows: Sequence[SizeFigures]) -> None:
             f"{row.rss_warm_mb:.0f} | {row.startup_seconds:.1f} | {_modes(row.in_process)} | "
             f"{_modes(row.http)} | {_ratio(row.recall_at_10)} |"
         )
-    print(_header(_DETAILS, "rrrrlrlllllrrlr"))
+    print(_header(_DETAILS, "rrrrlrrlllllrrlr"))
     for row in rows:
         stages = " / ".join(f"{row.stage_seconds.get(s, 0):.1f}" for s in _STAGES)
         print(
             f"| {row.passages:,} | {row.articles:,} | {row.copy_cosine:.3f} | "
             f"{row.tile_seconds:.1f} | {stages} | {row.build_peak_mb:.0f} | "
+            f"{row.warm_seconds:.1f} | "
             f"{row.rss_at_health_mb:.0f} / {row.rss_warm_mb:.0f} ({row.anon_warm_mb:.0f}) / "
             f"{row.rss_peak_mb:.0f} | {row.first_search_ms:.0f} (+{row.facts_mb:.0f}) | "
             f"{row.first_suggest_ms:.0f} (+{row.suggest_mb:.0f}) | {row.vector_kind} | "

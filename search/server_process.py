@@ -48,11 +48,17 @@ def read_memory(pid: int | str = "self") -> Memory:
 
 class ServerProcess:
     def __init__(
-        self, process: subprocess.Popen[bytes], base_url: str, startup_seconds: float
+        self,
+        process: subprocess.Popen[bytes],
+        base_url: str,
+        startup_seconds: float,
+        *,
+        launched: float = 0.0,
     ) -> None:
         self.process = process
         self.base_url = base_url
         self.startup_seconds = startup_seconds
+        self._launched = launched  # perf_counter at launch
 
     @classmethod
     def start(cls, index_dir: Path, *, log_path: Path, timeout_s: float = 600) -> ServerProcess:
@@ -63,7 +69,7 @@ class ServerProcess:
         with log_path.open("wb") as log:
             started = time.perf_counter()
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        server = cls(process, base_url, 0.0)
+        server = cls(process, base_url, 0.0, launched=started)
         try:
             server.startup_seconds = server._wait_for_health(started, timeout_s, log_path)
         except BaseException:
@@ -94,6 +100,16 @@ class ServerProcess:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def wait_until_warm(self, timeout_s: float = 600) -> float:
+        """Seconds from launch until /api/health lists nothing `warming` (background
+        work start-up left, which would otherwise share the cores with timed queries)."""
+        deadline = time.perf_counter() + timeout_s
+        while time.perf_counter() < deadline:
+            if not httpx.get(f"{self.base_url}/api/health", timeout=10.0).json()["warming"]:
+                return time.perf_counter() - self._launched
+            time.sleep(_POLL_SECONDS)
+        raise RuntimeError(f"the server was still warming up after {timeout_s} s")
 
     def _wait_for_health(self, started: float, timeout_s: float, log_path: Path) -> float:
         """Seconds from `started` to the first 200 from /api/health. The server binds
