@@ -66,7 +66,7 @@ class LexicalRetriever:
         query = tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, built), (tantivy.Occur.Must, self._rows(frozenset(wanted)))]
         )
-        return self._all_rows(query)
+        return self._all_rows(query, at_most=len(wanted))
 
     def constraints(
         self,
@@ -120,9 +120,12 @@ class LexicalRetriever:
         present = [query for query in alternatives if query is not None]
         return _any_of(present) if present else None
 
-    def _all_rows(self, query: tantivy.Query) -> frozenset[int]:
+    def _all_rows(self, query: tantivy.Query, *, at_most: int | None = None) -> frozenset[int]:
+        """The rows `query` matches; `at_most`: how many it can match, when known. Ask
+        no more: tantivy's top-docs collector sizes its buffers by the limit, so a limit
+        of the whole index cost 7 ms a query at 100k passages for 10-100 candidate rows."""
         searcher = self._snapshot.searcher
-        limit = max(1, searcher.num_docs)
+        limit = max(1, searcher.num_docs if at_most is None else min(at_most, searcher.num_docs))
         with tantivy_panics_as_corruption(str(self._snapshot.paths.tantivy)):
             result = searcher.search(query, limit=limit, count=False, order_by_field="row")
         return frozenset(int(row) for row, _ in result.hits)
