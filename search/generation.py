@@ -99,11 +99,21 @@ class LoadedGeneration:
 
 
 class LiveGeneration:
-    def __init__(self, index_dir: Path, *, analyzers: Analyzers, encoders: EncoderPool) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        analyzers: Analyzers,
+        encoders: EncoderPool,
+        prepare: Callable[[IndexSnapshot], object] | None = None,
+    ) -> None:
+        """`prepare`: work on a newly loaded snapshot that a reload does before serving
+        it, so no request pays it (the first load leaves it to the caller)."""
         """Loads the live generation now: a missing or corrupt index raises here."""
         self.index_dir = index_dir
         self._analyzers = analyzers
         self._encoders = encoders
+        self._prepare = prepare
         self._lock = threading.Lock()
         self._problems: list[str] = []
         self.current = self._load()
@@ -124,6 +134,8 @@ class LiveGeneration:
                 return False
             try:
                 loaded = self._load()
+                if self._prepare is not None:
+                    self._prepare(loaded.snapshot)
             except Exception as error:  # a panic in tantivy arrives as IndexCorruptError
                 message = f"generation {live} could not be loaded: {_describe(error)}"
                 if message not in self._problems:

@@ -132,3 +132,39 @@ def test_serve_on_a_damaged_index_says_error_in_one_line(tmp_path: Path) -> None
     assert result.returncode == 1
     assert "error: The index in" in result.stderr and "tantivy panicked" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_reload_reads_article_facts_before_serving_the_new_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Facts (per-row language, source, date) are read once per generation: by
+    `warm_up` in the background at start, by the reload itself afterwards, so no
+    search pays for them (3.5 s at a million passages)."""
+    from search.article_facts import ArticleFacts
+
+    corpus = write_corpus(tmp_path / "corpus")
+    index_dir = tmp_path / "index"
+    _build(index_dir, corpus)
+    engine = SearchEngine(index_dir, encoder=ENCODER)
+    engine.warm_up()
+    _wait_for(lambda: not engine.health().warming, "warm-up's background work")
+    read_by: list[str] = []
+    real_of = ArticleFacts.of
+
+    def counting(snapshot):  # type: ignore[no-untyped-def]
+        import threading
+
+        read_by.append(threading.current_thread().name)
+        return real_of(snapshot)
+
+    monkeypatch.setattr(ArticleFacts, "of", staticmethod(counting))
+    engine.search(SearchRequest(query="hurricane"))
+    assert read_by == []  # warm-up read them
+
+    (corpus / "en" / "volcano.txt").write_text("Volcano erupts\n\nLava flows.", "utf-8")
+    _build(index_dir, corpus)
+    assert engine.reload_if_changed()
+    assert read_by == ["MainThread"]  # the reload, before the new generation served
+    results = engine.search(SearchRequest(query="volcano lava")).results
+    assert results[0].article_id == "en/volcano.txt"
+    assert read_by == ["MainThread"]  # and the search did not read them again
