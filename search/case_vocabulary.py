@@ -17,6 +17,7 @@ from typing import Protocol
 
 from indexer.layout import ArticleRecord
 from indexer.names import case_counts
+from search.heap import return_freed_memory
 
 __all__ = [
     "SYNCHRONOUS_VOCABULARY_ARTICLES",
@@ -110,3 +111,4 @@ class BackgroundCaseVocabulary:
 
     def _count(self, articles: Callable[[], Iterable[ArticleRecord]]) -> None:
         self._ready = InMemoryCaseVocabulary.from_articles(articles())
+        return_freed_memory()  # the articles it read, freed in this thread's arena

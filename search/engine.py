@@ -29,6 +29,7 @@ from search.fusion import FusedHit, fuse_legs
 from search.generation import EncoderPool, LiveGeneration, LoadedGeneration, QueryEncoder
 from search.grouping import limit_per_article
 from search.health import Health, health_report
+from search.heap import return_freed_memory
 from search.highlight import Highlighter
 from search.leg_runs import run_legs
 from search.matching import CLOSEST_SHOWN, MEANING_FLOOR, partition
@@ -158,6 +159,7 @@ class SearchEngine:
         query does not pay ~300 ms of start-up; read the article facts in the
         background (3.5 s at a million passages: the first search would pay it)."""
         self._facts_loading = self._translating.submit(self._facts.of, self.snapshot)
+        self._facts_loading.add_done_callback(lambda _: return_freed_memory())
         self.query_encoder.encode(["warm up"])
         self._translator.warm_up()
 
