@@ -10,6 +10,7 @@ Times are per search, one thread, in milliseconds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -40,6 +41,7 @@ Matrix = npt.NDArray[np.float32]
 class ExactAnswers:
     rows: list[list[int]]  # per query, the exact top `DEPTH` rows, best first
     ms: tuple[float, float]  # exact scan, p50 and p95
+    tenth: list[float]  # per query, the exact 10th-best cosine (nan with fewer rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,9 @@ class RecallFigures:
     recall_at_10: float
     recall_at_depth: float
     ms: tuple[float, float]  # graph search with exact re-scoring, p50 and p95
+    # Median over queries of the exact 10th-best cosine minus the graph's: how far
+    # below the true top 10 the graph's misses score (near 0: near-ties were swapped).
+    tenth_gap: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,19 +99,27 @@ class GenerationVectors:
 
 def exact_answers(searcher: VectorSearcher, queries: Matrix) -> ExactAnswers:
     """The exact top `DEPTH` rows of each query (`searcher` must be an exact one)."""
-    times, found = timed_ms(lambda query: searcher.search(query, DEPTH)[0], queries)
-    return ExactAnswers([rows.tolist() for rows in found], p50_p95(times))
+    times, found = timed_ms(lambda query: searcher.search(query, DEPTH), queries)
+    return ExactAnswers(
+        [rows.tolist() for rows, _ in found], p50_p95(times), [_tenth(s) for _, s in found]
+    )
 
 
 def graph_recall(searcher: VectorSearcher, queries: Matrix, exact: ExactAnswers) -> RecallFigures:
     """Recall@10 and recall@`DEPTH` of `searcher` against `exact`, and its times."""
-    times, found = timed_ms(lambda query: searcher.search(query, DEPTH)[0], queries)
-    rows = [answer.tolist() for answer in found]
+    times, found = timed_ms(lambda query: searcher.search(query, DEPTH), queries)
+    rows = [answer.tolist() for answer, _ in found]
+    gaps = [truth - _tenth(s) for truth, (_, s) in zip(exact.tenth, found, strict=True)]
     return RecallFigures(
         recall_at_10=_recall(rows, exact.rows, 10),
         recall_at_depth=_recall(rows, exact.rows, DEPTH),
         ms=p50_p95(times),
+        tenth_gap=float(np.nanmedian(gaps)) if gaps else 0.0,
     )
+
+
+def _tenth(scores: npt.NDArray[np.float32]) -> float:
+    return float(scores[9]) if len(scores) >= 10 else math.nan
 
 
 def _recall(found: list[list[int]], truth: list[list[int]], k: int) -> float:

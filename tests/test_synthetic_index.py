@@ -95,5 +95,7 @@ def test_the_graph_is_measured_against_the_exact_scan(synthetic: Path) -> None:
     assert all(len(rows) == 100 for rows in exact.rows)
     against_itself = graph_recall(exact_searcher, queries, exact)
     assert against_itself.recall_at_10 == against_itself.recall_at_depth == 1.0
+    assert against_itself.tenth_gap == 0.0
     graph = graph_recall(generation.searcher(), queries, exact)
     assert 0.0 < graph.recall_at_10 <= 1.0
+    assert graph.tenth_gap >= -1e-6  # never a 10th better than the exact one (float noise aside)
