@@ -148,8 +148,15 @@ class LiveGeneration:
             return True
 
     def _load(self) -> LoadedGeneration:
-        self._open_encoder_meanwhile()
-        snapshot = load_snapshot(self.index_dir, self._analyzers)
+        opening = self._open_encoder_meanwhile()
+        try:
+            snapshot = load_snapshot(self.index_dir, self._analyzers)
+        except BaseException:
+            # A process that exits on this error must not cut a native model load
+            # short: ONNX Runtime's threads then abort the process (SIGABRT).
+            if opening is not None:
+                opening.join()
+            raise
         return LoadedGeneration(
             snapshot=snapshot,
             lexical=LexicalRetriever(snapshot),
@@ -158,7 +165,7 @@ class LiveGeneration:
             vocabulary=_case_vocabulary(snapshot),
         )
 
-    def _open_encoder_meanwhile(self) -> None:
+    def _open_encoder_meanwhile(self) -> threading.Thread | None:
         """Start opening the live manifest's encoder on another thread, so it loads
         while the snapshot does: at a million passages opening the HNSW graph takes
         ~1 s and the ONNX session ~0.4 s of the other core. `_load` then asks the
@@ -167,9 +174,9 @@ class LiveGeneration:
         try:
             manifest = Manifest.read(IndexLayout(self.index_dir).live_generation().manifest)
         except Exception:  # `load_snapshot` reports what is wrong
-            return
+            return None
         if self._encoders.has(manifest):
-            return
+            return None
 
         def load() -> None:
             try:
@@ -177,7 +184,9 @@ class LiveGeneration:
             except Exception as error:  # raised again by the pool call in `_load`
                 log.debug("early encoder load failed: %s", error)
 
-        threading.Thread(target=load, name="encoder-load", daemon=True).start()
+        thread = threading.Thread(target=load, name="encoder-load", daemon=True)
+        thread.start()
+        return thread
 
 
 def load_snapshot(index_dir: Path, analyzers: Analyzers) -> IndexSnapshot:

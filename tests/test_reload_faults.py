@@ -168,3 +168,28 @@ def test_a_reload_reads_article_facts_before_serving_the_new_generation(
     results = engine.search(SearchRequest(query="volcano lava")).results
     assert results[0].article_id == "en/volcano.txt"
     assert read_by == ["MainThread"]  # and the search did not read them again
+
+
+def test_a_failed_load_waits_for_the_encoder_it_started(tmp_path: Path) -> None:
+    """The encoder opens on another thread while the snapshot loads. When the load
+    fails, the error waits for that thread: `serve` exits on it, and a process that
+    exits during ONNX Runtime's session creation aborts (SIGABRT, not exit code 1)."""
+    import threading
+
+    from indexer.analysis import Analyzers
+    from search.generation import EncoderPool, LiveGeneration
+
+    index_dir = tmp_path / "index"
+    _build(index_dir, write_corpus(tmp_path / "corpus"))
+    (index_dir / "current" / "vectors.f32").write_bytes(b"short")  # rows missing
+    started, finished = threading.Event(), threading.Event()
+
+    def slow_load(index_dir: Path, manifest):  # type: ignore[no-untyped-def]
+        started.set()
+        time.sleep(0.5)  # a model load, slower than the failing snapshot
+        finished.set()
+        return ENCODER
+
+    with pytest.raises(IndexCorruptError):
+        LiveGeneration(index_dir, analyzers=Analyzers.create(), encoders=EncoderPool(slow_load))
+    assert started.is_set() and finished.is_set()
