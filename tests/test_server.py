@@ -179,37 +179,6 @@ def test_serve_fails_at_once_when_the_port_is_taken(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.fast
-def test_served_connections_send_without_waiting_for_acks() -> None:
-    """`serve` listens on a socket of its own making; asyncio turns Nagle off
-    (TCP_NODELAY) only on connections whose socket names TCP. With Nagle on, each
-    answer on a kept-alive connection waited ~40 ms for the client's delayed ACK."""
-    import asyncio
-    import socket
-
-    from search.background_server import free_port
-    from search.cli import _bind
-
-    async def accepted_nodelay() -> int:
-        found: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-        class Probe(asyncio.Protocol):
-            def connection_made(self, transport: asyncio.BaseTransport) -> None:
-                sock = transport.get_extra_info("socket")
-                found.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-                transport.close()
-
-        listener = _bind("127.0.0.1", free_port())
-        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
-        async with server:
-            _, writer = await asyncio.open_connection(*listener.getsockname())
-            value = await asyncio.wait_for(found, timeout=10)
-            writer.close()
-        return value
-
-    assert asyncio.run(accepted_nodelay()) != 0
-
-
 def test_query_cli_exits_quietly_when_its_reader_leaves(tmp_path: Path, build) -> None:  # type: ignore[no-untyped-def]
     """`python -m search query ... | head -c 10`: no BrokenPipeError traceback. The
     output (100 results) is far larger than a pipe's buffer, so the writer must
