@@ -106,8 +106,9 @@ class SearchEngine:
         self._translator = QueryTranslator(translator, enabled=enabled)
         self._passage_translator = PassageTranslator(translator, enabled=enabled)
         self._embedder = QueryEmbedder()
-        # translates a query while the request's own thread embeds it (`_translate`)
-        self._translating = ThreadPoolExecutor(max_workers=8, thread_name_prefix="query-translate")
+        # translates a query while the request's own thread embeds it (`_translate`),
+        # and reads the article facts while `warm_up` goes on
+        self._helpers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="engine-helper")
         self._highlighter = Highlighter(analyzers)
         self._results = ResultBuilder(self._highlighter)
         self._facts_loading: Future[ArticleFacts] | None = None  # started by `warm_up`
@@ -158,7 +159,7 @@ class SearchEngine:
         """Run the model and start the translator's pipelines once, so the first user
         query does not pay ~300 ms of start-up; read the article facts in the
         background (3.5 s at a million passages: the first search would pay it)."""
-        self._facts_loading = self._translating.submit(self._facts.of, self.snapshot)
+        self._facts_loading = self._helpers.submit(self._facts.of, self.snapshot)
         self._facts_loading.add_done_callback(lambda _: return_freed_memory())
         self.query_encoder.encode(["warm up"])
         self._translator.warm_up()
@@ -261,7 +262,7 @@ class SearchEngine:
             self._translator.translate, text, names=loaded.vocabulary, phrases=parsed.phrases
         )
         if embed_meanwhile and self._translator.available and not may_be_spanish(text):
-            pending = self._translating.submit(translate)
+            pending = self._helpers.submit(translate)
             self._embedder.embed(loaded.encoder, text, translations={}, pivot=None)
             translated = pending.result()
         else:
