@@ -91,10 +91,23 @@ class GenerationVectors:
         count, dimension = self.vectors.shape
         return VectorIndexInfo("exact", count, dimension, deleted=int(self.deleted.sum()))
 
-    def with_expansion(self, expansion_search: int) -> VectorIndexInfo:
-        if self.info.hnsw is None:
-            raise ValueError(f"{self.directory} has no graph (kind {self.info.kind!r})")
-        return replace(self.info, hnsw=replace(self.info.hnsw, expansion_search=expansion_search))
+    def with_expansion(self, width: int) -> VectorIndexInfo:
+        """The index info with another search width: probes for IVF lists, ef
+        (`expansion_search`) for an HNSW graph."""
+        if self.info.ivf is not None:
+            return replace(self.info, ivf=replace(self.info.ivf, probes=width))
+        if self.info.hnsw is not None:
+            return replace(self.info, hnsw=replace(self.info.hnsw, expansion_search=width))
+        raise ValueError(f"{self.directory} has no approximate index (kind {self.info.kind!r})")
+
+    def describe(self) -> str:
+        """The approximate index in a few words, e.g. `ivf 4096 lists, 128 probes`."""
+        if self.info.ivf is not None:
+            return f"ivf {self.info.ivf.lists} lists, {self.info.ivf.probes} probes"
+        if self.info.hnsw is not None:
+            hnsw = self.info.hnsw
+            return f"hnsw {hnsw.dtype} M {hnsw.connectivity} ef {hnsw.expansion_search}"
+        return "exact"
 
 
 def exact_answers(searcher: VectorSearcher, queries: Matrix) -> ExactAnswers:

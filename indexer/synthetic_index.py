@@ -110,7 +110,7 @@ class SyntheticOptions:
     noise: str = "shaped"  # see `indexer.embedding_noise`
     sigma: float = 0.05
     translations: bool = True  # the reference's stored translations, or none
-    vector_threshold: int = DEFAULT_THRESHOLD  # rows from which an HNSW graph is built
+    vector_threshold: int = DEFAULT_THRESHOLD  # rows from which an approximate index is built
     seed: int = 0
 
 

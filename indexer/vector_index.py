@@ -1,56 +1,51 @@
-"""Dense retrieval that stays fast at a million passages: exact below a size, HNSW above.
+"""Dense retrieval that stays fast at a million passages: exact below a size,
+approximate above.
 
 Vectors are the unit-length float32 rows of `embeddings.npy`, so a dot product is
 the cosine, in [-1, 1]. An exact scan reads every row: 326 ms for 1M x 384 on an
 idle 2-core machine (470-530 ms while others ran). Above `DEFAULT_THRESHOLD` rows
-the build also writes an HNSW graph (Malkov & Yashunin, "Efficient and robust
-approximate nearest neighbor search using Hierarchical Navigable Small World
-graphs", TPAMI 2020) with usearch, whose copy of the vectors is int8 (a quarter
-of float32). int8 distances are coarse (recall@10 stalls near 0.86), so every
-candidate the graph returns (the whole search beam, `expansion_search` rows) is
-re-scored exactly against the float32 rows: returned scores are true cosines,
-equal to the exact scan's.
+the build also writes an approximate index, whose candidates (`candidates` rows,
+512 by default) are re-scored exactly against the float32 rows: returned scores
+are true cosines, equal to the exact scan's. Two kinds:
 
-Measured with the vector-only bench that preceded `make bench-scale` and
-`python -m indexer.hnsw_tuning` (XQuAD encodings tiled with noise,
-real XQuAD queries, a shared 2-core machine), recall@10 against the exact scan at
-the default ef = 512: 0.997 at 200k rows with noise shaped like real encodings;
-0.990 at 200k and 0.898 at 1M (0.945 at ef = 1024, 14 ms) in the worst case of
-isotropic noise, where each paragraph has ~2,000 near-tied copies. The search at
-1M takes 12 ms p50 at ef = 512. Those figures are for M = 16 and efConstruction
-= 128. `make bench-scale N=100000` with the defaults now used (M = 48,
-efConstruction = 256, ef = 512) measured recall@10 0.992 and recall@100 0.976 at
-100k rows, against 0.927 with M = 16. The graph build took 275 s of the 326 s
-write on 2 loaded cores, about 4.5x the M = 16 build.
-
-The graph file is memory-mapped (`Index.restore(view=True)`), its pages shared
-with the OS cache. Opening still walks every node once to find its offset: at 1M
-rows 0.6-0.9 s, 48 MB of its own memory and 142 MB of mapped file pages.
+- `ivf` (the default): faiss IVF lists with 8-bit codes (`indexer.ivf_lists`,
+  which gives the measurements behind the choice). At a million rows of the
+  synthetic archive, recall@10 0.993 at 128 probes in 5 ms, built in about a
+  minute.
+- `hnsw`: a usearch HNSW graph (Malkov & Yashunin, "Efficient and robust
+  approximate nearest neighbor search using Hierarchical Navigable Small World
+  graphs", TPAMI 2020) with int8 vectors, memory-mapped. Kept for indexes built
+  with it and for comparison (`python -m indexer.ann_tuning`): M 48,
+  efConstruction 256, ef 512 reached recall@10 0.992 at 100k rows but 0.72 at 1M
+  (the misses near-ties among a thousand noisy copies of one passage, which a
+  graph walk must hop between), and took about 15 minutes to build at 1M.
+  Opening it walks every node once: at 1M rows 0.6-0.9 s.
 
 Filters never run after the search (that would leave pages short):
 - few allowed rows (at most `EXACT_FILTER_ROWS`): exact scan of just those rows,
-  gathered with `np.flatnonzero`; exact, and cheaper than a graph walk that must
-  skip most of what it visits. At 1M: 1% allowed 40 ms, 5% allowed 180 ms.
-- many allowed rows: usearch's Python binding (2.26) has no filtered search or
-  predicate callback, so the graph is asked for `k / allowed_fraction * 2`
-  candidates, the disallowed ones dropped. If fewer than `min(k, allowed)` remain,
-  the exact scan of the allowed rows answers instead, so a filtered search never
-  returns fewer results than exist. At 1M (k = 100): 50% allowed 10 ms, 10%
-  allowed 62 ms (a 2,000-row beam).
+  gathered with `np.flatnonzero`; exact, and cheaper than an approximate search
+  that must skip most of what it visits. At 1M: 1% allowed 40 ms, 5% allowed
+  180 ms.
+- many allowed rows, IVF: the filter runs inside the scan, over the nearest lists
+  holding allowed rows (`indexer.ivf_lists`); if fewer than `min(k, allowed)`
+  rows come back, the exact scan of the allowed rows answers instead.
+- many allowed rows, HNSW: usearch's Python binding (2.26) has no filtered search
+  or predicate callback, so the graph is asked for `k / allowed_fraction * 2`
+  candidates, the disallowed ones dropped, with the same exact fallback. At 1M
+  (k = 100): 50% allowed 10 ms, 10% allowed 62 ms (a 2,000-row beam).
 
-Changes without a rebuild: `add` appends rows, `remove` hides rows (usearch
-tombstones them; the exact paths use the deleted mask). Both need a searcher opened
-with `writable=True`, which loads the graph into memory: a memory-mapped usearch
-index is immutable (an `add` on one crashes the process). `save` writes the
-changed index into a new generation directory.
+Changes without a rebuild: `add` appends rows, `remove` hides rows (removed from
+the lists, or tombstoned in the graph; the exact paths use the deleted mask).
+Both need a searcher opened with `writable=True` (a memory-mapped usearch index
+is immutable: an `add` on one crashes the process). `save` writes the changed
+index into a new generation directory.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import sys
 import threading
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,15 +54,18 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.errors import IndexCorruptError, IndexerError
+from indexer.ivf_lists import IvfLists, IvfParams
+from indexer.native_ann import usearch_index
 from indexer.vector_rows import RowFile
 
-if TYPE_CHECKING:  # imported where used: see `_usearch`
+if TYPE_CHECKING:  # imported where used: see `indexer.native_ann`
     from usearch.index import Index
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "EXACT_FILTER_ROWS",
     "HnswParams",
+    "IvfParams",
     "VectorIndexInfo",
     "VectorSearcher",
     "build_vector_index",
@@ -77,6 +75,7 @@ __all__ = [
 DEFAULT_THRESHOLD = 20_000  # rows; below it an exact scan takes ~10 ms (measured, loaded)
 EXACT_FILTER_ROWS = 50_000  # allowed rows up to which a filtered search scans them exactly
 INDEX_FILE = "vectors.usearch"
+IVF_FILE = "vectors.faiss"
 DELETED_FILE = "vectors.deleted.npy"
 _OVERFETCH = 2.0  # candidates asked for beyond k / allowed_fraction
 _MAX_FETCH = 4096  # widest beam for a filtered walk (2,000 rows took 62 ms at 1M)
@@ -103,21 +102,38 @@ class HnswParams:
 class VectorIndexInfo:
     """What a generation's manifest records about its vector index."""
 
-    kind: str  # "exact" | "hnsw"
+    kind: str  # "exact" | "ivf" | "hnsw"
     count: int  # rows, removed ones included: row ids are 0..count-1
     dimension: int
     deleted: int = 0  # rows removed since the build; rebuild when this grows large
-    file: str | None = None  # the usearch graph, relative to the generation directory
+    file: str | None = None  # the faiss lists or usearch graph, relative to the generation
     deleted_file: str | None = None  # int64 ids of removed rows
     hnsw: HnswParams | None = None
+    ivf: IvfParams | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VectorIndexInfo:
-        hnsw = data.get("hnsw")
-        return cls(**{**data, "hnsw": HnswParams(**hnsw) if hnsw else None})
+        hnsw, ivf = data.get("hnsw"), data.get("ivf")
+        return cls(
+            **{
+                **data,
+                "hnsw": HnswParams(**hnsw) if hnsw else None,
+                "ivf": IvfParams(**ivf) if ivf else None,
+            }
+        )
+
+    @property
+    def candidates(self) -> int:
+        """Rows an approximate search re-scores exactly (0 for the exact kind)."""
+        if self.ivf is not None:
+            return self.ivf.candidates
+        return self.hnsw.expansion_search if self.hnsw is not None else 0
+
+
+AnnParams = HnswParams | IvfParams
 
 
 def build_vector_index(
@@ -125,24 +141,22 @@ def build_vector_index(
     directory: Path,
     *,
     threshold: int = DEFAULT_THRESHOLD,
-    params: HnswParams | None = None,
+    params: AnnParams | None = None,
     threads: int = 0,
 ) -> VectorIndexInfo:
     """Index unit-length rows (key = row number) into `directory`.
 
     Below `threshold` rows nothing is written: the exact scan over `embeddings.npy`
-    is the index. `threads`: for the graph build, 0 = every core.
+    is the index. `params`: IVF lists (the default) or an HNSW graph. `threads`:
+    for the build, 0 = every core.
     """
     count, dimension = vectors.shape
     if count < threshold:
         return VectorIndexInfo(kind="exact", count=count, dimension=dimension)
-    params = params or HnswParams()
-    index = _new_index(dimension, params)
-    index.add(np.arange(count, dtype=np.uint64), vectors, threads=threads)
-    index.save(str(directory / INDEX_FILE))
-    return VectorIndexInfo(
-        kind="hnsw", count=count, dimension=dimension, file=INDEX_FILE, hnsw=params
-    )
+    params = params or IvfParams()
+    ann = _new_ann(np.arange(count, dtype=np.int64), vectors, params, threads)
+    hnsw = params if isinstance(params, HnswParams) else None
+    return _saved(ann, directory, count=count, dimension=dimension, deleted=0, hnsw=hnsw)
 
 
 def update_vector_index(
@@ -153,7 +167,7 @@ def update_vector_index(
     base: tuple[Path, dict[str, Any] | None] | None,
     first_new_row: int,
     threshold: int = DEFAULT_THRESHOLD,
-    params: HnswParams | None = None,
+    params: AnnParams | None = None,
 ) -> VectorIndexInfo:
     """The vector index of a changed generation, written into `directory`.
 
@@ -161,29 +175,67 @@ def update_vector_index(
     rows from `first_new_row` on are new. `base`: the previous generation's
     directory and its recorded info. Below `threshold` rows the exact scan is the
     index. A previous graph is loaded, loses the dead rows and gains the new live
-    ones (cost: the change, plus reading and writing the graph file); a generation
-    that crosses the threshold builds its graph over the live rows once.
+    ones (cost: the change, plus reading and writing the index file); a generation
+    that crosses the threshold builds its index over the live rows once, with
+    `params` (None: IVF lists).
     """
     count, dimension = vectors.shape
     dead = int(count - np.count_nonzero(live))
     if count < threshold:
         return VectorIndexInfo(kind="exact", count=count, dimension=dimension, deleted=dead)
     base_info = VectorIndexInfo.from_dict(base[1]) if base is not None and base[1] else None
-    if base is not None and base_info is not None and base_info.kind == "hnsw":
-        params = base_info.hnsw or HnswParams()
-        index = _open_graph(base[0] / str(base_info.file), base_info, writable=True)
-        index.remove(np.flatnonzero(~live[: base_info.count]).astype(np.uint64))
+    ann: Index | IvfLists
+    if base is not None and base_info is not None and base_info.kind != "exact":
+        params = base_info.hnsw
+        ann = _open_ann(base[0], base_info, writable=True)
+        ann.remove(np.flatnonzero(~live[: base_info.count]).astype(_key_type(ann)))
         fresh = first_new_row + np.flatnonzero(live[first_new_row:])
+        if len(fresh):
+            ann.add(fresh.astype(_key_type(ann)), np.ascontiguousarray(vectors[fresh]))
     else:
-        params = params or HnswParams()
-        index = _new_index(dimension, params)
+        params = params or IvfParams()
         fresh = np.flatnonzero(live)
-    if len(fresh):
-        index.add(fresh.astype(np.uint64), np.ascontiguousarray(vectors[fresh]), threads=0)
-    index.save(str(directory / INDEX_FILE))
+        ann = _new_ann(fresh, np.ascontiguousarray(vectors[fresh]), params, 0)
+    hnsw = params if isinstance(params, HnswParams) else None
+    return _saved(ann, directory, count=count, dimension=dimension, deleted=dead, hnsw=hnsw)
+
+
+def _new_ann(
+    rows: Rows, vectors: npt.NDArray[np.float32], params: AnnParams, threads: int
+) -> Index | IvfLists:
+    if isinstance(params, IvfParams):
+        return IvfLists.build(rows, vectors, params, threads=threads)
+    index = _new_index(vectors.shape[1], params)
+    index.add(rows.astype(np.uint64), vectors, threads=threads)
+    return index
+
+
+def _saved(
+    ann: Index | IvfLists,
+    directory: Path,
+    *,
+    count: int,
+    dimension: int,
+    deleted: int,
+    hnsw: HnswParams | None = None,
+) -> VectorIndexInfo:
+    """Write `ann` into `directory`; the info a manifest records for it (`hnsw`: the
+    graph's settings, which usearch does not report back)."""
+    if isinstance(ann, IvfLists):
+        ann.save(directory / IVF_FILE)
+        return VectorIndexInfo(
+            kind="ivf", count=count, dimension=dimension, deleted=deleted, file=IVF_FILE,
+            ivf=ann.params,
+        )  # fmt: skip
+    ann.save(str(directory / INDEX_FILE))
     return VectorIndexInfo(
-        kind="hnsw", count=count, dimension=dimension, deleted=dead, file=INDEX_FILE, hnsw=params
-    )
+        kind="hnsw", count=count, dimension=dimension, deleted=deleted, file=INDEX_FILE,
+        hnsw=hnsw or HnswParams(),
+    )  # fmt: skip
+
+
+def _key_type(ann: Index | IvfLists) -> type[np.integer[Any]]:
+    return np.int64 if isinstance(ann, IvfLists) else np.uint64
 
 
 class VectorSearcher:
@@ -193,7 +245,7 @@ class VectorSearcher:
         self,
         info: VectorIndexInfo,
         embeddings: npt.NDArray[np.float32],
-        index: Index | None,
+        index: Index | IvfLists | None,
         deleted: npt.NDArray[np.bool_],
         *,
         writable: bool,
@@ -202,16 +254,17 @@ class VectorSearcher:
         self.info = info  # as opened; `save` returns the info after changes
         self._vectors = embeddings
         self._count = info.count
-        self._index = index
+        self._index = index  # None: the exact kind
         self._deleted = deleted
         self._deleted_count = int(np.count_nonzero(deleted))
         self._writable = writable
         self._exact_filter_rows = exact_filter_rows
-        # the graph's candidates are re-scored from the file, not through the map
+        # approximate candidates are re-scored from the file, not through the map
         # (`indexer.vector_rows`: the map would pull the whole file into the RSS)
         self._row_file = None if writable or index is None else RowFile.behind(embeddings)
         # usearch runs a one-thread search in its thread context 0: two request
         # threads at once would share it. Serialising costs nothing measurable here.
+        # (A faiss search is safe from many threads at once.)
         self._lock = threading.Lock()
 
     @classmethod
@@ -244,11 +297,7 @@ class VectorSearcher:
             raise _corrupt(f"the removed-rows mask has {deleted.shape} rows, not {info.count}")
         if int(deleted.sum()) != info.deleted:
             raise _corrupt(f"{info.deleted_file} does not list {info.deleted} removed rows")
-        index = None
-        if info.kind == "hnsw":
-            index = _open_graph(directory / str(info.file), info, writable=writable)
-        elif info.kind != "exact":
-            raise _corrupt(f"unknown vector index kind {info.kind!r}")
+        index = None if info.kind == "exact" else _open_ann(directory, info, writable=writable)
         if writable:
             embeddings = np.array(embeddings, dtype=np.float32)
         return cls(
@@ -290,8 +339,8 @@ class VectorSearcher:
                 mask = ~self._deleted if mask is None else mask & ~self._deleted
             allowed_count = self._count if mask is None else int(np.count_nonzero(mask))
             return self._exact(query, k, mask, allowed_count)
-        if allowed is None:  # the graph skips removed rows itself
-            rows, scores = self._graph(query, max(k, self._expansion()))
+        if allowed is None:  # the graph and the lists skip removed rows themselves
+            rows, scores = self._graph(query, max(k, self.info.candidates))
             return rows[:k], scores[:k]
         return self._filtered(query, k, allowed & ~self._deleted)
 
@@ -310,7 +359,7 @@ class VectorSearcher:
         self._deleted = np.concatenate([self._deleted, np.zeros(len(rows), dtype=bool)])
         self._count += len(rows)
         if self._index is not None:
-            self._index.add(rows.astype(np.uint64), vectors)
+            self._index.add(rows.astype(_key_type(self._index)), vectors)
 
     def remove(self, rows: npt.NDArray[np.integer[Any]]) -> int:
         """Hide rows from every search; returns how many were live."""
@@ -322,7 +371,7 @@ class VectorSearcher:
         self._deleted[live] = True
         self._deleted_count += len(live)
         if self._index is not None and len(live):
-            self._index.remove(live.astype(np.uint64))
+            self._index.remove(live.astype(_key_type(self._index)))
         return len(live)
 
     def save(self, directory: Path) -> VectorIndexInfo:
@@ -332,26 +381,29 @@ class VectorSearcher:
         if len(deleted_rows):
             deleted_file = DELETED_FILE
             np.save(directory / DELETED_FILE, deleted_rows)
-        if self._index is not None:
+        if isinstance(self._index, IvfLists):
+            self._index.save(directory / IVF_FILE)
+        elif self._index is not None:
             self._index.save(str(directory / INDEX_FILE))
-        return VectorIndexInfo(
-            kind=self.info.kind,
-            count=self._count,
-            dimension=self.info.dimension,
-            deleted=len(deleted_rows),
-            file=self.info.file,
-            deleted_file=deleted_file,
-            hnsw=self.info.hnsw,
+        return dataclasses.replace(
+            self.info, count=self._count, deleted=len(deleted_rows), deleted_file=deleted_file
         )
 
-    def _expansion(self) -> int:
-        return self.info.hnsw.expansion_search if self.info.hnsw else 0
-
-    def _graph(self, query: npt.NDArray[np.float32], fetch: int) -> tuple[Rows, Scores]:
-        assert self._index is not None, "only the hnsw kind has a graph"
-        with self._lock:
-            matches = self._index.search(query, fetch, threads=1)
-        rows = matches.keys.astype(np.int64)
+    def _graph(
+        self,
+        query: npt.NDArray[np.float32],
+        fetch: int,
+        allowed: npt.NDArray[np.bool_] | None = None,
+    ) -> tuple[Rows, Scores]:
+        """The approximate index's `fetch` candidates (among `allowed`, which only
+        the IVF lists take), re-scored exactly, best first."""
+        assert self._index is not None, "only the approximate kinds have candidates"
+        if isinstance(self._index, IvfLists):
+            rows = self._index.search(query, fetch, allowed=allowed)
+        else:
+            with self._lock:
+                matches = self._index.search(query, fetch, threads=1)
+            rows = matches.keys.astype(np.int64)
         candidates = self._vectors[rows] if self._row_file is None else self._row_file.read(rows)
         scores = candidates @ query
         order = np.lexsort((rows, -scores))
@@ -364,7 +416,12 @@ class VectorSearcher:
         if allowed_count == 0:
             return _empty()
         live_count = self._count - self._deleted_count
-        fetch = max(self._expansion(), math.ceil(k * _OVERFETCH * live_count / allowed_count))
+        if allowed_count > self._exact_filter_rows and isinstance(self._index, IvfLists):
+            rows, scores = self._graph(query, max(k, self.info.candidates), mask)
+            if len(rows) >= min(k, allowed_count):
+                return rows[:k], scores[:k]
+            return self._exact(query, k, mask, allowed_count)
+        fetch = max(self.info.candidates, math.ceil(k * _OVERFETCH * live_count / allowed_count))
         if allowed_count > self._exact_filter_rows and fetch <= _MAX_FETCH:
             rows, scores = self._graph(query, fetch)
             keep = mask[rows]
@@ -399,40 +456,8 @@ class VectorSearcher:
             )
 
 
-def _usearch() -> type[Index]:
-    """usearch, imported on first use. Its library makes C++ exception unwinding in
-    the same process pathologically slow: with it loaded, torch's TorchScript
-    tracing (the build's ONNX export, which throws and catches internally) went
-    from 5 s to over 5 minutes on a trivial function, all of it in loading
-    TorchScript's builtin functions, which happens once per process. So nothing
-    imports usearch before the export is done (a build needs it only for the
-    graph, at the end), and a process that already has torch (tests, a notebook)
-    loads those builtins first, while unwinding is still fast."""
-    if "torch" in sys.modules and not _TORCH_BUILTINS_LOADED:
-        _load_torch_builtins()
-    from usearch.index import Index
-
-    return Index
-
-
-_TORCH_BUILTINS_LOADED = False
-
-
-def _load_torch_builtins() -> None:
-    global _TORCH_BUILTINS_LOADED
-    import torch
-
-    def sliced(tensor: Any) -> Any:
-        return tensor[:, :1] * 2
-
-    with warnings.catch_warnings():  # torch 2.13 calls tracing deprecated; it works
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.trace(sliced, (torch.zeros(1, 2),))  # type: ignore[no-untyped-call]
-    _TORCH_BUILTINS_LOADED = True
-
-
 def _new_index(dimension: int, params: HnswParams) -> Index:
-    return _usearch()(
+    return usearch_index()(
         ndim=dimension,
         metric="ip",
         dtype=params.dtype,
@@ -442,11 +467,30 @@ def _new_index(dimension: int, params: HnswParams) -> Index:
     )
 
 
-def _open_graph(path: Path, info: VectorIndexInfo, *, writable: bool) -> Index:
+def _open_ann(directory: Path, info: VectorIndexInfo, *, writable: bool) -> Index | IvfLists:
+    """The generation's IVF lists or HNSW graph, checked against its manifest."""
+    path = directory / str(info.file)
+    if info.kind not in ("ivf", "hnsw") or info.file is None:
+        raise _corrupt(f"unknown vector index kind {info.kind!r}")
     if not path.is_file():
         raise _corrupt(f"the vector index {path} is missing")
+    if info.kind == "ivf":
+        try:
+            lists = IvfLists.open(path, info.ivf or IvfParams())
+        except ValueError as error:
+            raise _corrupt(f"cannot open the vector index {path} ({error})") from error
+        if lists.dimension != info.dimension or lists.size != info.count - info.deleted:
+            raise _corrupt(
+                f"{path} does not hold {info.count - info.deleted} vectors of "
+                f"{info.dimension} dimensions as the manifest says"
+            )
+        return lists
+    return _open_graph(path, info, writable=writable)
+
+
+def _open_graph(path: Path, info: VectorIndexInfo, *, writable: bool) -> Index:
     try:
-        index = _usearch().restore(str(path), view=not writable)
+        index = usearch_index().restore(str(path), view=not writable)
     except (ValueError, RuntimeError) as error:
         raise _corrupt(f"cannot open the vector index {path} ({error})") from error
     if index is None or index.ndim != info.dimension or index.size != info.count - info.deleted:

@@ -10,10 +10,11 @@ writers: only the encoder is skipped); then a real `python -m search serve` over
 it (launch to the first /api/health answer, resident memory after a warm-up,
 latency over HTTP); then a fresh engine in a child process (latency in-process,
 the first search and the first "did you mean", which build per-generation data);
-then recall of the HNSW path against an exact scan of the same rows. Queries are
-XQuAD questions, English and Spanish, a slice of its own per mode (no cache helps
-one mode with another's queries), encoded by the engine as the service does. Each
-step runs in its own process, one after another. Numbers, not assertions.
+then recall of the approximate vector index against an exact scan of the same
+rows. Queries are XQuAD questions, English and Spanish, a slice of its own per
+mode (no cache helps one mode with another's queries), encoded by the engine as
+the service does. Each step runs in its own process, one after another. Numbers,
+not assertions.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", choices=NOISE_KINDS, default="shaped")
     parser.add_argument("--sigma", type=float, default=0.05)
     parser.add_argument("--translations", choices=("stored", "none"), default="stored")
-    parser.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD, help="HNSW from")
+    parser.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD, help="ANN index from")
     parser.add_argument("--keep", action="store_true", help="keep each synthetic index")
     args = parser.parse_args(argv)
     sizes = [int(text.replace("_", "")) for text in args.sizes.split(",")]
@@ -101,7 +102,7 @@ def _print_setup(args: argparse.Namespace, reference: Path) -> None:
         f"reference: {reference} ({corpus.passage_count} passages of {len(corpus.articles)} "
         f"articles, {corpus.manifest.model.name}, {corpus.manifest.passages_by_language})\n"
         f"noise: {args.noise}, sigma {args.sigma}; translations: "
-        f"{stored if args.translations == 'stored' else 'none (left out)'}; HNSW from "
+        f"{stored if args.translations == 'stored' else 'none (left out)'}; approximate index from "
         f"{args.threshold:,} rows; {os.cpu_count()} cores, load {_load()}",
         flush=True,
     )
@@ -217,15 +218,14 @@ def _measure_engine(
 
 def _measure_recall(index_dir: Path, reference_dir: Path, texts: list[str]) -> dict[str, Any]:
     generation = GenerationVectors.live(index_dir)
-    hnsw = generation.info.hnsw
-    if generation.info.kind != "hnsw" or hnsw is None:
+    if generation.info.kind == "exact":
         none = {"recall_at_10": None, "recall_at_100": None, "ann_ms": None, "exact_ms": None}
         return {"vector_kind": "exact", **none}
     queries = encoded_questions(reference_dir, texts)
     exact = exact_answers(generation.searcher(generation.exact_info()), queries)
     figures = graph_recall(generation.searcher(), queries, exact)
     return {
-        "vector_kind": f"hnsw {hnsw.dtype} M {hnsw.connectivity} ef {hnsw.expansion_search}",
+        "vector_kind": generation.describe(),
         "recall_at_10": figures.recall_at_10,
         "recall_at_100": figures.recall_at_depth,
         "ann_ms": figures.ms,

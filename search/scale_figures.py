@@ -40,7 +40,7 @@ class SizeFigures:
     first_suggest_ms: float  # its first "did you mean" (builds the vocabulary)
     facts_mb: float  # growth of the process's own memory (RssAnon) from the first search
     suggest_mb: float  # ... from the first "did you mean"
-    vector_kind: str  # "exact" or "hnsw <dtype> M <connectivity> ef <expansion_search>"
+    vector_kind: str  # "exact", "ivf <lists> lists, <probes> probes" or "hnsw <dtype> M ..."
     recall_at_10: float | None  # None: the exact scan is the index
     recall_at_100: float | None
     ann_ms: Pair | None

@@ -80,7 +80,7 @@ def test_it_loads_and_every_mode_finds_passages(synthetic: Path) -> None:
         options=EngineOptions(query_translation=False),
         encoder=FakeEncoder(),  # type: ignore[arg-type]
     )
-    assert engine.snapshot.vectors.info.kind == "hnsw"
+    assert engine.snapshot.vectors.info.kind == "ivf"
     for mode in ("lexical", "semantic", "hybrid"):
         response = engine.search(SearchRequest(query="security chief attack", mode=mode))
         assert response.results, mode

@@ -1,5 +1,6 @@
-"""The vector index: exact below the threshold, a real usearch HNSW graph above it,
-filters applied inside the search, rows added and removed without a rebuild."""
+"""The vector index: exact below the threshold, real faiss IVF lists (or a real usearch
+HNSW graph) above it, filters applied inside the search, rows added and removed
+without a rebuild. Tests taking `graph_dir` run once for each approximate kind."""
 
 from __future__ import annotations
 
@@ -14,15 +15,19 @@ from indexer.errors import IndexCorruptError, IndexerError
 from indexer.layout import open_vectors
 from indexer.vector_index import (
     HnswParams,
+    IvfParams,
     VectorIndexInfo,
     VectorSearcher,
     build_vector_index,
+    update_vector_index,
 )
 from indexer.vector_rows import RowFile
 
 DIMENSION = 48
 ROWS = 3000
 PARAMS = HnswParams(connectivity=16, expansion_add=64, expansion_search=64)
+IVF = IvfParams(lists=64, probes=8, candidates=64)
+KINDS: dict[str, HnswParams | IvfParams] = {"ivf": IVF, "hnsw": PARAMS}
 
 
 def unit(matrix: np.ndarray) -> np.ndarray:
@@ -44,10 +49,14 @@ def queries(vectors: np.ndarray) -> np.ndarray:
     return unit(vectors[rng.choice(ROWS, 40)] + rng.normal(scale=0.3, size=(40, DIMENSION)))
 
 
-@pytest.fixture(scope="module")
-def graph_dir(tmp_path_factory: pytest.TempPathFactory, vectors: np.ndarray) -> Path:
-    directory = tmp_path_factory.mktemp("hnsw")
-    info = build_vector_index(vectors, directory, threshold=1000, params=PARAMS, threads=1)
+@pytest.fixture(scope="module", params=list(KINDS))
+def graph_dir(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, vectors: np.ndarray
+) -> Path:
+    directory = tmp_path_factory.mktemp(request.param)
+    params = KINDS[request.param]
+    info = build_vector_index(vectors, directory, threshold=1000, params=params, threads=1)
+    assert info.kind == request.param
     (directory / "info.json").write_text(json.dumps(info.to_dict()))
     return directory
 
@@ -79,7 +88,7 @@ def test_graph_recall_and_exact_cosines(
     graph_dir: Path, vectors: np.ndarray, queries: np.ndarray
 ) -> None:
     searcher = open_graph(graph_dir, vectors)
-    assert searcher.info.kind == "hnsw" and (graph_dir / str(searcher.info.file)).is_file()
+    assert (graph_dir / str(searcher.info.file)).is_file()
     found = 0
     for query in queries:
         rows, scores = searcher.search(query, 10)
@@ -126,6 +135,11 @@ def test_the_graph_falls_back_to_an_exact_scan_when_allowed_rows_are_far(
     mask = cluster >= 15  # row 0 is in cluster 0, outside the allowed half
     rows, scores = searcher.search(query, 50, allowed=mask)
     want_rows, want_scores = exact(vectors, query, 50, mask)
+    if searcher.info.kind == "ivf":  # the lists scan allowed rows only: no fallback needed
+        assert len(rows) == 50 and mask[rows].all()
+        overlap = len(set(rows.tolist()) & set(want_rows.tolist())) / 50
+        assert overlap >= 0.95
+        return
     assert rows.tolist() == want_rows.tolist()
     np.testing.assert_allclose(scores, want_scores, rtol=1e-5)
 
@@ -137,13 +151,17 @@ def test_nothing_allowed_finds_nothing(graph_dir: Path, vectors: np.ndarray) -> 
     assert len(searcher.search(vectors[0], 0)[0]) == 0
 
 
-@pytest.mark.parametrize("threshold", [1000, 10**9], ids=["hnsw", "exact"])
+@pytest.mark.parametrize(
+    ("threshold", "params"),
+    [(1000, IVF), (1000, PARAMS), (10**9, None)],
+    ids=["ivf", "hnsw", "exact"],
+)
 def test_add_and_remove_without_a_rebuild_then_save_and_reopen(
-    tmp_path: Path, vectors: np.ndarray, threshold: int
+    tmp_path: Path, vectors: np.ndarray, threshold: int, params: HnswParams | IvfParams | None
 ) -> None:
     built = tmp_path / "built"
     built.mkdir()
-    info = build_vector_index(vectors, built, threshold=threshold, params=PARAMS, threads=1)
+    info = build_vector_index(vectors, built, threshold=threshold, params=params, threads=1)
     searcher = VectorSearcher.open(built, info, vectors, writable=True)
     query = vectors[10]
     assert searcher.search(query, 1)[0].tolist() == [10]
@@ -197,7 +215,7 @@ def test_inconsistent_files_are_reported_as_corrupt(
         VectorSearcher.open(graph_dir, info, vectors[:10])
     with pytest.raises(IndexCorruptError, match="is missing"):
         VectorSearcher.open(tmp_path, info, vectors)
-    (tmp_path / str(info.file)).write_bytes(b"not a usearch file")
+    (tmp_path / str(info.file)).write_bytes(b"not a usearch or faiss file")
     with pytest.raises(IndexCorruptError, match="Rebuild"):
         VectorSearcher.open(tmp_path, info, vectors)
 
@@ -205,7 +223,7 @@ def test_inconsistent_files_are_reported_as_corrupt(
 def test_info_round_trips_through_json(graph_dir: Path) -> None:
     text = (graph_dir / "info.json").read_text()
     info = VectorIndexInfo.from_dict(json.loads(text))
-    assert info.hnsw == PARAMS and info.dimension == DIMENSION
+    assert (info.ivf or info.hnsw) == KINDS[info.kind] and info.dimension == DIMENSION
     assert VectorIndexInfo.from_dict(json.loads(json.dumps(info.to_dict()))) == info
 
 
@@ -254,3 +272,29 @@ def test_a_graph_over_a_mapped_file_answers_as_over_memory(
         memory_rows, memory_scores = in_memory.search(query, 20)
         assert file_rows.tolist() == memory_rows.tolist()
         np.testing.assert_array_equal(file_scores, memory_scores)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_changed_generation_updates_the_previous_index_in_place(
+    tmp_path: Path, vectors: np.ndarray, kind: str
+) -> None:
+    """The living archive's path: the previous generation's index loses the removed
+    rows and gains the new ones; nothing is rebuilt, and the kind is kept."""
+    base = tmp_path / "base"
+    base.mkdir()
+    base_info = build_vector_index(vectors[:2000], base, threshold=1000, params=KINDS[kind])
+    changed = np.concatenate([vectors[:2000], vectors[2000:2100]])
+    live = np.ones(len(changed), dtype=bool)
+    live[[3, 4, 2050]] = False  # two old rows removed; one new row removed before it lands
+    new = tmp_path / "new"
+    new.mkdir()
+    info = update_vector_index(
+        changed, live, new, base=(base, base_info.to_dict()), first_new_row=2000, threshold=1000
+    )
+    assert (info.kind, info.count, info.deleted) == (kind, 2100, 3)
+    assert (info.ivf or info.hnsw) == (base_info.ivf or base_info.hnsw)
+    searcher = VectorSearcher.open(new, info, changed, deleted=~live)
+    for row in (2010, 2099, 5):
+        assert searcher.search(changed[row], 1)[0].tolist() == [row]
+    for row in (3, 4, 2050):
+        assert row not in searcher.search(changed[row], 20)[0]

@@ -1,18 +1,21 @@
-"""Choose the HNSW settings by measurement: graphs built with other settings over one
-generation's rows, each searched at several beam widths, against the exact scan.
+"""Choose the approximate vector index by measurement: IVF lists or HNSW graphs built
+with other settings over one generation's rows, each searched at several widths,
+against the exact scan.
 
-    python -m indexer.hnsw_tuning --index DIR --questions FILE.jsonl
-        [--graphs live,i8:16,i8:32:256,f16:16] [--expansion 256,512,1024] [--queries 300]
+    python -m indexer.ann_tuning --index DIR --questions FILE.jsonl
+        [--graphs live,ivf,ivf:2048,i8:48:256] [--expansion 64,128,256] [--queries 300]
 
-`--graphs`: `live` (the index's own graph, no build) or dtype:M[:expansion_add]
-(the graph's copy of the vectors, edges per node, and the beam while building,
-efConstruction; default 128), each built into a scratch folder in the index
-directory, removed afterwards. `--expansion`: `expansion_search`
-values (ef, the search beam; it changes without a rebuild). Questions are encoded
-by the index's own query encoder (cached in the index directory). Prints one row
-per graph and beam: build seconds (every core), graph file MB, recall@10 and
-recall@100 against the exact scan, and the search's p50/p95 ms. Numbers, not
-assertions; the defaults in `indexer.vector_index` cite them.
+`--graphs`: `live` (the index's own, no build); `ivf[:lists]` (faiss IVF with
+8-bit codes; lists default to `indexer.ivf_lists.default_lists`); or
+dtype:M[:expansion_add] (a usearch HNSW graph: its copy of the vectors, edges per
+node, and efConstruction, default 256). Each is built into a scratch folder in
+the index directory, removed afterwards. `--expansion`: the search width, which
+changes without a rebuild: probes (lists scanned) for IVF, ef (the beam) for a
+graph. Questions are encoded by the index's own query encoder (cached in the
+index directory). Prints one row per index and width: build seconds (every
+core), file MB, recall@10 and recall@100 against the exact scan, and the
+search's p50/p95 ms. Numbers, not assertions; the defaults in
+`indexer.vector_index` and `indexer.ivf_lists` cite them.
 """
 
 from __future__ import annotations
@@ -25,20 +28,27 @@ from pathlib import Path
 
 from indexer.ann_recall import DEPTH, GenerationVectors, exact_answers, graph_recall
 from indexer.reference_index import encoded_questions, question_texts
-from indexer.vector_index import HnswParams, update_vector_index
+from indexer.vector_index import HnswParams, IvfParams, update_vector_index
 
 __all__ = ["main", "parse_graphs"]
 
-_SCRATCH = "hnsw-tuning"
+_SCRATCH = "ann-tuning"
 
 
-def parse_graphs(text: str) -> list[HnswParams | None]:
-    """`live,i8:16,f16:32:256` -> None (the index's own graph), then the default
-    settings with those dtypes, connectivities and (optionally) `expansion_add`s."""
-    graphs: list[HnswParams | None] = []
+def parse_graphs(text: str) -> list[HnswParams | IvfParams | None]:
+    """`live,ivf:4096,i8:16,f16:32:256` -> None (the index's own), IVF settings with
+    those lists, then HNSW settings with those dtypes, connectivities and
+    (optionally) `expansion_add`s."""
+    graphs: list[HnswParams | IvfParams | None] = []
     for spec in text.split(","):
         if spec.strip() == "live":
             graphs.append(None)
+            continue
+        kind, _, lists = spec.strip().partition(":")
+        if kind == "ivf":
+            if lists and not lists.isdigit():
+                raise ValueError(f"{spec!r} is not ivf[:lists] (e.g. ivf or ivf:4096)")
+            graphs.append(IvfParams(lists=int(lists or 0)))
             continue
         dtype, *numbers = spec.strip().split(":")
         if dtype not in ("i8", "f16", "f32") or not 1 <= len(numbers) <= 2:
@@ -53,11 +63,11 @@ def parse_graphs(text: str) -> list[HnswParams | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m indexer.hnsw_tuning", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m indexer.ann_tuning", description=__doc__)
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--questions", type=Path, required=True, help="JSONL with a text field")
-    parser.add_argument("--graphs", default="i8:16,i8:32,f16:16")
-    parser.add_argument("--expansion", default="256,512,1024")
+    parser.add_argument("--graphs", default="live")
+    parser.add_argument("--expansion", default="64,128,256")
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args(argv)
     graphs = parse_graphs(args.graphs)
@@ -72,16 +82,15 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     print(
-        "| dtype | M | ef_add | build s | graph MB | ef | recall@10 | recall@100 | 10th cosine "
-        "gap | p50 / p95 ms |"
+        "| index | build s | file MB | width | recall@10 | recall@100 | 10th cosine gap "
+        "| p50 / p95 ms |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |", flush=True)
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |", flush=True)
     scratch = generation.directory / _SCRATCH
     try:
         for params in graphs:
             tuned, seconds = _graph(generation, params, scratch)
-            assert tuned.info.hnsw is not None and tuned.info.file is not None
-            settings = tuned.info.hnsw
+            assert tuned.info.file is not None
             megabytes = (tuned.directory / tuned.info.file).stat().st_size / 1e6
             built = "-" if seconds is None else f"{seconds:.0f}"
             for expansion in expansions:
@@ -89,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
                     tuned.searcher(tuned.with_expansion(expansion)), queries, exact
                 )
                 print(
-                    f"| {settings.dtype} | {settings.connectivity} | {settings.expansion_add} | "
-                    f"{built} | {megabytes:.0f} | {expansion} | {figures.recall_at_10:.4f} | "
+                    f"| {tuned.describe()} | {built} | {megabytes:.0f} | {expansion} | "
+                    f"{figures.recall_at_10:.4f} | "
                     f"{figures.recall_at_depth:.4f} | {figures.tenth_gap:.4f} | "
                     f"{figures.ms[0]:.2f} / {figures.ms[1]:.2f} |",
                     flush=True,
@@ -101,13 +110,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _graph(
-    generation: GenerationVectors, params: HnswParams | None, scratch: Path
+    generation: GenerationVectors, params: HnswParams | IvfParams | None, scratch: Path
 ) -> tuple[GenerationVectors, float | None]:
-    """The generation's own graph (`params` None), or one built over its live rows
+    """The generation's own index (`params` None), or one built over its live rows
     with `params` into `scratch`; with the seconds the build took."""
     if params is None:
-        if generation.info.kind != "hnsw":
-            raise SystemExit(f"{generation.directory} has no graph (kind {generation.info.kind})")
+        if generation.info.kind == "exact":
+            raise SystemExit(f"{generation.directory} has only the exact scan")
         return generation, None
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
