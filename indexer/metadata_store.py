@@ -20,6 +20,10 @@ Besides what a reader needs, the store keeps what an incremental change needs
 rewritten from here, without the model or Apertium, when one of its passages is
 removed), each article's origin file and content hash, and the size and
 modification time of source files (for tools; `indexer.sync` compares content hashes).
+It also keeps name protection's evidence, `case_words`: per article language, how
+often the archive writes each word capitalised and in lower case
+(`indexer.names`), changed by each article added, replaced or removed. Counting it
+when a server starts took 150-190 s (and a 2.5 GB peak) at a million passages.
 
 Published generations never change, so readers open the database with
 `mode=ro&immutable=1`: no file locks, no journal checks. That is safe only because
@@ -55,6 +59,7 @@ from indexer.boilerplate import is_content_free
 from indexer.errors import IndexCorruptError
 from indexer.layout import ArticleRecord, GenerationPaths, PassageRecord
 from indexer.lexical_segments import LexicalDocument
+from indexer.names import case_counts
 
 __all__ = [
     "MetadataStore",
@@ -77,7 +82,17 @@ _COLUMNS = {
     "row_content_free": ("B", np.bool_),
     "row_tiebreak": ("I", np.uint32),
 }
-_SCHEMA = """
+# Per article language, how often the archive writes each word capitalised and in
+# lower case (`indexer.names.case_counts`): name protection's evidence, kept up to
+# date per article added, replaced or removed, so no server counts it at start-up.
+_CASE_WORDS_SCHEMA = """
+CREATE TABLE case_words (lang TEXT NOT NULL, word TEXT NOT NULL,
+    capitalised INTEGER NOT NULL, lower INTEGER NOT NULL, PRIMARY KEY (lang, word))
+    WITHOUT ROWID;
+"""
+_CASE_WORDS_PENDING = 200_000  # (lang, word) changes held before they are written
+_SCHEMA = (
+    """
 CREATE TABLE articles (key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL,
     text TEXT NOT NULL, lang TEXT NOT NULL, date TEXT, source TEXT, url TEXT,
     origin TEXT, content_hash TEXT);
@@ -94,6 +109,8 @@ CREATE TABLE languages (code INTEGER PRIMARY KEY, lang TEXT NOT NULL UNIQUE);
 CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+    + _CASE_WORDS_SCHEMA
+)
 _CONNECTIONS = 8  # more than the service's request workers (4) + background work
 _BATCH = 500  # ids per `IN (...)`: under SQLite's default limit of 999 parameters
 _CODE_COLUMNS = {"languages": ("code", "lang"), "sources": ("id", "name")}
@@ -128,6 +145,8 @@ class MetadataWriter:
         self._directory = directory
         self._columns = columns
         self._codes: dict[tuple[str, str], int] = {}  # (table, name) -> code
+        # (lang, word) -> [capitalised, lower] changes not yet in `case_words`
+        self._case_changes: dict[tuple[str, str], list[int]] = {}
 
     @classmethod
     def create(cls, directory: Path) -> MetadataWriter:
@@ -143,7 +162,9 @@ class MetadataWriter:
             name: array.array(code, np.load(source / f"{name}.npy").astype(dtype).tobytes())
             for name, (code, dtype) in _COLUMNS.items()
         }
-        return cls(directory, columns)
+        writer = cls(directory, columns)
+        writer._add_missing_case_words()
+        return writer
 
     @property
     def next_row(self) -> int:
@@ -180,6 +201,8 @@ class MetadataWriter:
                 f"{article.id}: {len(translated)} translations for {len(rows)} passages"
             )
         removed = self._remove_passages(article.id)
+        self._count_case_words_of(article.id, sign=-1)  # the version it replaces, if any
+        self._count_case_words(article.text, article.lang, sign=1)
         sql = self._connection.execute
         key = sql(
             "INSERT INTO articles (id, title, text, lang, date, source, url, origin, content_hash) "
@@ -281,6 +304,7 @@ class MetadataWriter:
 
     def delete_article(self, article_id: str) -> list[int]:
         """Remove an article and its passages; returns the passages' rows ([] if unknown)."""
+        self._count_case_words_of(article_id, sign=-1)
         self._connection.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return self._remove_passages(article_id)
 
@@ -289,11 +313,59 @@ class MetadataWriter:
         self._connection.execute(
             "INSERT OR REPLACE INTO counts VALUES ('rows', ?)", (self.next_row,)
         )
+        self._write_case_words()
         self._connection.execute("COMMIT")
         self._connection.execute("PRAGMA optimize")
         self._connection.close()
         for name, (_, dtype) in _COLUMNS.items():
             np.save(self._directory / f"{name}.npy", np.frombuffer(self._columns[name], dtype))
+
+    def _count_case_words_of(self, article_id: str, *, sign: int) -> None:
+        found = self._connection.execute(
+            "SELECT text, lang FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        if found is not None:
+            self._count_case_words(str(found[0]), str(found[1]), sign=sign)
+
+    def _count_case_words(self, text: str, lang: str, *, sign: int) -> None:
+        changes = self._case_changes
+        for word, (capitalised, lower) in case_counts(text).items():
+            change = changes.setdefault((lang, word), [0, 0])
+            change[0] += sign * capitalised
+            change[1] += sign * lower
+        if len(changes) > _CASE_WORDS_PENDING:
+            self._write_case_words()
+
+    def _write_case_words(self) -> None:
+        """Add the pending changes to `case_words`; drop words no article has left."""
+        changes = [
+            (lang, word, up, low)
+            for (lang, word), (up, low) in self._case_changes.items()
+            if up or low
+        ]
+        self._case_changes = {}
+        self._connection.executemany(
+            "INSERT INTO case_words VALUES (?, ?, ?, ?) ON CONFLICT (lang, word) DO UPDATE SET "
+            "capitalised = capitalised + excluded.capitalised, lower = lower + excluded.lower",
+            changes,
+        )
+        self._connection.executemany(
+            "DELETE FROM case_words WHERE lang = ? AND word = ? AND capitalised <= 0 "
+            "AND lower <= 0",
+            [(lang, word) for lang, word, up, low in changes if up < 0 or low < 0],
+        )
+
+    def _add_missing_case_words(self) -> None:
+        """A store written before `case_words` existed gains it, counted over every
+        article once (its next change pays what the servers paid at each start)."""
+        exists = self._connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_words'"
+        ).fetchone()
+        if exists:
+            return
+        self._connection.execute(_CASE_WORDS_SCHEMA)  # executescript would commit
+        for text, lang in self._connection.execute("SELECT text, lang FROM articles ORDER BY key"):
+            self._count_case_words(str(text), str(lang), sign=1)
 
     def _remove_passages(self, article_id: str) -> list[int]:
         sql = self._connection.execute
@@ -393,6 +465,30 @@ class MetadataStore:
             (row,),
         )
         return str(found[0][0]) if found else None
+
+    @property
+    def has_case_words(self) -> bool:
+        """The store keeps name protection's case counts (stores written before it
+        existed do not)."""
+        return bool(
+            self._sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_words'")
+        )
+
+    def case_words(self, words: Sequence[str], *, lang: str) -> dict[str, tuple[int, int]]:
+        """(capitalised, lower-case) counts of lowercased `words` in `lang` articles;
+        words no such article contains are left out."""
+        distinct = list(dict.fromkeys(words))
+        found: dict[str, tuple[int, int]] = {}
+        for at in range(0, len(distinct), _BATCH):
+            part = distinct[at : at + _BATCH]
+            marks = ", ".join("?" * len(part))
+            for word, capitalised, lower in self._sql(
+                "SELECT word, capitalised, lower FROM case_words "
+                f"WHERE lang = ? AND word IN ({marks})",
+                [lang, *part],
+            ):
+                found[str(word)] = (int(capitalised), int(lower))
+        return found
 
     def articles(self) -> Iterator[ArticleRecord]:
         """Every article, in the order they were stored (a build stores them in source

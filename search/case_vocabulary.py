@@ -3,10 +3,13 @@
 `search.name_protection` needs, for a handful of query words, how often the
 index writes each one capitalised and in lower case, in each language
 (`indexer.names.case_counts` defines the counting). It depends only on the
-`CaseVocabulary` protocol, so the store that keeps the counts can change: the
-metadata store is to keep them in a table updated on every article added or
-removed. Until then `InMemoryCaseVocabulary` sums them over the snapshot's
-articles when a generation loads.
+`CaseVocabulary` protocol, so the store that keeps the counts can change. The
+metadata store keeps them in a table updated on every article added, replaced
+or removed (`indexer.metadata_store`), read by `StoredCaseVocabulary` a few
+words at a time: nothing is counted when a generation loads. An index written
+before that table existed is counted by `InMemoryCaseVocabulary` over the
+snapshot's articles, at load or in the background, until its next change adds
+the table.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from indexer.layout import ArticleRecord
+from indexer.metadata_store import MetadataStore
 from indexer.names import case_counts
 from search.heap import return_freed_memory
 
@@ -24,6 +28,7 @@ __all__ = [
     "BackgroundCaseVocabulary",
     "CaseVocabulary",
     "InMemoryCaseVocabulary",
+    "StoredCaseVocabulary",
 ]
 
 # Up to this many articles the counts are made while the generation loads (~1 s);
@@ -43,6 +48,21 @@ class CaseVocabulary(Protocol):
     def ready(self) -> bool:
         """The counts cover the whole archive (False while a background count runs)."""
         ...
+
+
+class StoredCaseVocabulary:
+    """The counts in the metadata store's `case_words` table: one indexed SQLite
+    query per query's words (tens of microseconds), at any archive size."""
+
+    def __init__(self, store: MetadataStore) -> None:
+        self._store = store
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+    def case_counts(self, words: Sequence[str], *, lang: str) -> Mapping[str, tuple[int, int]]:
+        return self._store.case_words(words, lang=lang)
 
 
 class InMemoryCaseVocabulary:

@@ -28,6 +28,7 @@ from search.case_vocabulary import (
     BackgroundCaseVocabulary,
     CaseVocabulary,
     InMemoryCaseVocabulary,
+    StoredCaseVocabulary,
 )
 from search.errors import tantivy_panics_as_corruption
 from search.lexical import LexicalRetriever
@@ -196,8 +197,11 @@ def load_snapshot(index_dir: Path, analyzers: Analyzers) -> IndexSnapshot:
 
 
 def _case_vocabulary(snapshot: IndexSnapshot) -> CaseVocabulary:
-    """Counted from the stored articles: at load for a small archive, in the
-    background for a large one (see `BackgroundCaseVocabulary`)."""
+    """The store's counts; for a store written before it kept them, counted from the
+    stored articles: at load for a small archive, in the background for a large
+    one (see `BackgroundCaseVocabulary`)."""
+    if snapshot.store.has_case_words:
+        return StoredCaseVocabulary(snapshot.store)
     if snapshot.manifest.articles <= SYNCHRONOUS_VOCABULARY_ARTICLES:
         return InMemoryCaseVocabulary.from_articles(snapshot.store.articles())
     return BackgroundCaseVocabulary(snapshot.store.articles)

@@ -207,7 +207,7 @@ def test_health(client: TestClient, translator) -> None:  # type: ignore[no-unty
         "multilingual": False,
     }
     assert body["generation"] == client.app.state.engine.snapshot.generation  # type: ignore[attr-defined]
-    assert body["warming"] == []  # a small archive counts its name vocabulary while loading
+    assert body["warming"] == []  # the name vocabulary is read from the store, not counted
     if translator is not None:  # the product as shipped: nothing is degraded
         assert (body["status"], body["degraded"]) == ("ok", [])
         assert body["translation"] == {"query": True, "index": True, "embedding_pivot": "en"}

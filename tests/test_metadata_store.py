@@ -3,6 +3,8 @@ per-row columns, changes by article without a rebuild, reads from many threads."
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 from datetime import date
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from indexer.errors import IndexCorruptError
 from indexer.layout import ArticleRecord, PassageRecord
 from indexer.metadata_store import MetadataStore, MetadataWriter, write_metadata_store
+from indexer.names import WORD, case_counts
 
 ARTICLES = [
     ArticleRecord(
@@ -131,6 +134,81 @@ def test_replace_delete_and_insert_by_article_id(store_dir: Path, tmp_path: Path
     assert MetadataStore.open(store_dir).article("notes.md") is not None  # the old one is intact
 
 
+def _recounted(store: MetadataStore) -> dict[str, dict[str, tuple[int, int]]]:
+    """Case counts summed over the stored articles from scratch, per language."""
+    totals: dict[str, dict[str, tuple[int, int]]] = {}
+    for article in store.articles():
+        language = totals.setdefault(article.lang, {})
+        for word, (up, low) in case_counts(article.text).items():
+            old = language.get(word, (0, 0))
+            language[word] = (old[0] + up, old[1] + low)
+    return totals
+
+
+def _without_notes(store_dir: Path, directory: Path) -> MetadataStore:
+    """The store updated into `directory` with `notes.md` deleted, opened."""
+    directory.mkdir()
+    writer = MetadataWriter.update(store_dir, directory)
+    writer.delete_article("notes.md")
+    writer.commit()
+    return MetadataStore.open(directory)
+
+
+def _stored(store: MetadataStore, words: list[str]) -> dict[str, dict[str, tuple[int, int]]]:
+    return {lang: store.case_words(words, lang=lang) for lang in ("en", "es", "fr")}
+
+
+WORDS = sorted(
+    {word.lower() for article in ARTICLES for word in WORD.findall(article.text)}
+    | {"new", "text", "texte", "français", "attack", "chief", "ciudad", "harfuch"}
+)
+
+
+def test_case_counts_follow_every_change_without_a_recount(store_dir: Path, tmp_path: Path) -> None:
+    """The counts name protection reads equal a count over the articles from
+    scratch, after a build and after a replace, a delete and an insert; a word no
+    article holds any more is gone."""
+    store = MetadataStore.open(store_dir)
+    assert store.has_case_words
+    recounted = _recounted(store)
+    assert _stored(store, WORDS) == {lang: recounted.get(lang, {}) for lang in ("en", "es", "fr")}
+    # "Harfuch" starts a sentence (after "México."), so it is not counted
+    assert store.case_words(["harfuch", "méxico", "ataque", "ataque"], lang="es") == {
+        "méxico": (1, 0),
+        "ataque": (0, 1),
+    }
+    second = tmp_path / "second"
+    second.mkdir()
+    writer = MetadataWriter.update(store_dir, second)
+    revised = ArticleRecord(
+        "en/attack.txt", "Attack", "New text about Kyiv.", "en", None, None, None
+    )
+    writer.put_article(revised, split(revised, 6, 1))
+    writer.delete_article("notes.md")
+    added = ArticleRecord("fr.txt", "Bonjour", "Le texte français.", "fr", None, None, None)
+    writer.put_article(added, split(added, 7, 1))
+    writer.commit()
+    changed = MetadataStore.open(second)
+    recounted = _recounted(changed)
+    assert _stored(changed, [*WORDS, "kyiv", "about"]) == {
+        lang: recounted.get(lang, {}) for lang in ("en", "es", "fr")
+    }
+    assert changed.case_words(["convoy", "kyiv"], lang="en") == {"kyiv": (1, 0)}
+
+
+def test_a_store_written_before_case_counts_gains_them_at_its_next_change(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    with contextlib.closing(sqlite3.connect(store_dir / "metadata.sqlite")) as connection:
+        connection.execute("DROP TABLE case_words")
+        connection.commit()
+    assert not MetadataStore.open(store_dir).has_case_words
+    changed = _without_notes(store_dir, tmp_path / "second")
+    assert changed.has_case_words
+    recounted = _recounted(changed)
+    assert _stored(changed, WORDS) == {lang: recounted.get(lang, {}) for lang in ("en", "es", "fr")}
+
+
 def test_a_text_sample_is_everything_when_small_and_stops_once_enough_is_read(
     store_dir: Path, tmp_path: Path
 ) -> None:
@@ -143,12 +221,7 @@ def test_a_text_sample_is_everything_when_small_and_stops_once_enough_is_read(
         assert list(store.article_text_sample(1, seed=0)) == first  # a fixed seed, one sample
     finally:
         store.close()
-    second = tmp_path / "second"
-    second.mkdir()
-    writer = MetadataWriter.update(store_dir, second)
-    writer.delete_article("notes.md")
-    writer.commit()
-    changed = MetadataStore.open(second)
+    changed = _without_notes(store_dir, tmp_path / "second")
     try:
         assert sorted(changed.article_text_sample(10**6)) == [
             text for text in texts if text != ARTICLES[2].text

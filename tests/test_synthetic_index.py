@@ -13,6 +13,7 @@ from indexer.ann_recall import GenerationVectors, exact_answers, graph_recall
 from indexer.layout import IndexLayout
 from indexer.metadata_store import MetadataStore
 from indexer.synthetic_index import ReferenceCorpus, SyntheticOptions, build_synthetic_index
+from search.case_vocabulary import StoredCaseVocabulary
 from search.engine import EngineOptions, SearchEngine
 from search.models import SearchRequest
 from tests.conftest import SEEDS
@@ -81,6 +82,9 @@ def test_it_loads_and_every_mode_finds_passages(synthetic: Path) -> None:
         encoder=FakeEncoder(),  # type: ignore[arg-type]
     )
     assert engine.snapshot.vectors.info.kind == "ivf"
+    # name evidence comes from the store's table, written with the generation
+    assert isinstance(engine._generation.current.vocabulary, StoredCaseVocabulary)
+    assert engine.health().warming == []
     for mode in ("lexical", "semantic", "hybrid"):
         response = engine.search(SearchRequest(query="security chief attack", mode=mode))
         assert response.results, mode
