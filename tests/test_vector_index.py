@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from indexer.errors import IndexCorruptError, IndexerError
+from indexer.ivf_lists import default_lists
 from indexer.layout import open_vectors
 from indexer.vector_index import (
     HnswParams,
@@ -298,3 +299,11 @@ def test_a_changed_generation_updates_the_previous_index_in_place(
         assert searcher.search(changed[row], 1)[0].tolist() == [row]
     for row in (3, 4, 2050):
         assert row not in searcher.search(changed[row], 20)[0]
+
+
+def test_ivf_lists_follow_the_row_count(tmp_path: Path, vectors: np.ndarray) -> None:
+    """4·sqrt(rows) to the nearest power of two; never more lists than the rows
+    can train (39 a list)."""
+    assert [default_lists(rows) for rows in (20_000, 100_000, 1_000_000)] == [512, 1024, 4096]
+    info = build_vector_index(vectors[:500], tmp_path, threshold=100, threads=1)
+    assert info.kind == "ivf" and info.ivf is not None and info.ivf.lists == 500 // 39
