@@ -263,16 +263,35 @@ def test_rows_read_from_the_file_equal_the_mapped_ones(tmp_path: Path, vectors: 
 def test_a_graph_over_a_mapped_file_answers_as_over_memory(
     graph_dir: Path, tmp_path: Path, vectors: np.ndarray, queries: np.ndarray
 ) -> None:
-    """Its candidates are re-scored from the file (pread), never through the map."""
+    """Its candidates, a filter's gathered rows and a full exact scan are read from
+    the file (pread), never through the map: the map's pages stay out of the RSS."""
     path = tmp_path / "vectors.f32"
     path.write_bytes(vectors.tobytes())
-    from_file = open_graph(graph_dir, open_vectors(path, ROWS, DIMENSION))
-    in_memory = open_graph(graph_dir, vectors)
+    from_file = open_graph(graph_dir, open_vectors(path, ROWS, DIMENSION), exact_filter_rows=0)
+    in_memory = open_graph(graph_dir, vectors, exact_filter_rows=0)
+    few = np.zeros(ROWS, dtype=bool)
+    few[::97] = True
+    far = np.arange(ROWS) % 30 >= 15  # every row scanned when the index comes up short
+    gathering = open_graph(graph_dir, open_vectors(path, ROWS, DIMENSION))  # `few` is gathered
     for query in queries[:10]:
-        file_rows, file_scores = from_file.search(query, 20)
-        memory_rows, memory_scores = in_memory.search(query, 20)
-        assert file_rows.tolist() == memory_rows.tolist()
-        np.testing.assert_array_equal(file_scores, memory_scores)
+        for searcher, allowed in ((from_file, None), (gathering, few), (from_file, far)):
+            file_rows, file_scores = searcher.search(query, 20, allowed=allowed)
+            memory_rows, memory_scores = in_memory.search(query, 20, allowed=allowed)
+            assert file_rows.tolist() == memory_rows.tolist()
+            np.testing.assert_allclose(file_scores, memory_scores, atol=1e-6)
+    assert _resident_kb(path) == 0
+
+
+def _resident_kb(path: Path) -> int:
+    """Resident kB of this process's mappings of `path` (/proc/self/smaps)."""
+    resident, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:  # a mapping's header
+            inside = fields[-1] == str(path)
+        elif inside and fields[0] == "Rss:":
+            resident += int(fields[1])
+    return resident
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
