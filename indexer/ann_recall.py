@@ -102,12 +102,7 @@ class GenerationVectors:
 
     def describe(self) -> str:
         """The approximate index in a few words, e.g. `ivf 4096 lists, 128 probes`."""
-        if self.info.ivf is not None:
-            return f"ivf {self.info.ivf.lists} lists, {self.info.ivf.probes} probes"
-        if self.info.hnsw is not None:
-            hnsw = self.info.hnsw
-            return f"hnsw {hnsw.dtype} M {hnsw.connectivity} ef {hnsw.expansion_search}"
-        return "exact"
+        return self.info.describe()
 
 
 def exact_answers(searcher: VectorSearcher, queries: Matrix) -> ExactAnswers:

@@ -94,11 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             megabytes = (tuned.directory / tuned.info.file).stat().st_size / 1e6
             built = "-" if seconds is None else f"{seconds:.0f}"
             for expansion in expansions:
-                figures = graph_recall(
-                    tuned.searcher(tuned.with_expansion(expansion)), queries, exact
-                )
+                widened = tuned.with_expansion(expansion)
+                figures = graph_recall(tuned.searcher(widened), queries, exact)
                 print(
-                    f"| {tuned.describe()} | {built} | {megabytes:.0f} | {expansion} | "
+                    f"| {widened.describe()} | {built} | {megabytes:.0f} | {expansion} | "
                     f"{figures.recall_at_10:.4f} | "
                     f"{figures.recall_at_depth:.4f} | {figures.tenth_gap:.4f} | "
                     f"{figures.ms[0]:.2f} / {figures.ms[1]:.2f} |",

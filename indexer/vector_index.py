@@ -126,6 +126,15 @@ class VectorIndexInfo:
             }
         )
 
+    def describe(self) -> str:
+        """In a few words, e.g. `ivf 4096 lists, 128 probes`."""
+        if self.ivf is not None:
+            return f"ivf {self.ivf.lists} lists, {self.ivf.probes} probes"
+        if self.hnsw is not None:
+            hnsw = self.hnsw
+            return f"hnsw {hnsw.dtype} M {hnsw.connectivity} ef {hnsw.expansion_search}"
+        return self.kind
+
     @property
     def candidates(self) -> int:
         """Rows an approximate search re-scores exactly (0 for the exact kind)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from indexer.ann_tuning import parse_graphs
 from indexer.errors import IndexCorruptError, IndexerError
 from indexer.ivf_lists import default_lists
 from indexer.layout import open_vectors
@@ -326,3 +327,17 @@ def test_ivf_lists_follow_the_row_count(tmp_path: Path, vectors: np.ndarray) -> 
     assert [default_lists(rows) for rows in (20_000, 100_000, 1_000_000)] == [512, 1024, 4096]
     info = build_vector_index(vectors[:500], tmp_path, threshold=100, threads=1)
     assert info.kind == "ivf" and info.ivf is not None and info.ivf.lists == 500 // 39
+
+
+def test_the_tuning_tool_reads_both_kinds_of_index_settings() -> None:
+    assert parse_graphs("live,ivf,ivf:2048,i8:16:64") == [
+        None,
+        IvfParams(lists=0),
+        IvfParams(lists=2048),
+        HnswParams(dtype="i8", connectivity=16, expansion_add=64),
+    ]
+    for bad in ("ivf:many", "i4:16", "f16:x"):
+        with pytest.raises(ValueError, match=bad.split(":")[0]):
+            parse_graphs(bad)
+    info = VectorIndexInfo("ivf", 10, 4, ivf=IvfParams(lists=64, probes=8))
+    assert info.describe() == "ivf 64 lists, 8 probes" and info.candidates == 512
