@@ -1,11 +1,11 @@
-"""Recall of the HNSW path against the exact scan over the same rows.
+"""Recall of the approximate vector index against the exact scan over the same rows.
 
-One `VectorSearcher` opens a generation's vectors with their graph, as a server
-does; another opens the same float32 rows as an exact scan (the kind a small
-index uses). Recall@k = |graph's top k ∩ exact top k| / |exact top k|, averaged
-over real queries (XQuAD questions encoded by the model). Both are asked for
-`DEPTH` rows, as the service's semantic leg is; removed rows are hidden from both.
-Times are per search, one thread, in milliseconds.
+One `VectorSearcher` opens a generation's vectors with their IVF lists (or HNSW
+graph), as a server does; another opens the same float32 rows as an exact scan
+(the kind a small index uses). Recall@k = |approximate top k ∩ exact top k| /
+|exact top k|, averaged over real queries (XQuAD questions encoded by the model).
+Both are asked for `DEPTH` rows, as the service's semantic leg is; removed rows
+are hidden from both. Times are per search, one thread, in milliseconds.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ the change: the metadata store is copied (one file copy) and edited, the vectors
 file is shared and appended to, the BM25 index keeps its untouched segments as
 hard links and writes one new segment holding the new passages and those of any
 segment that lost a passage (see `indexer.lexical_segments` for why no segment
-carries deletes), and the HNSW graph, when there is one, gets the new rows added
-and the dead ones removed.
+carries deletes), and the approximate vector index (IVF lists or an HNSW graph),
+when there is one, gets the new rows added and the dead ones removed.
 """
 
 from __future__ import annotations

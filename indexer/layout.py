@@ -6,7 +6,8 @@
         manifest.json                   how it was built (see `indexer.manifest`)
         metadata.sqlite, row_*.npy      articles and passages (`indexer.metadata_store`)
         vectors.f32                     float32 (rows, dim), L2-normalised, mmap-able
-        vectors.usearch                 the HNSW graph, above a size (`indexer.vector_index`)
+        vectors.faiss                   IVF lists above a size, or vectors.usearch, an HNSW
+                                        graph (`indexer.vector_index`)
         tantivy/                        the BM25 index (`indexer.lexical_segments`)
       generations/<id>.partial/         a build or change in progress (or a crashed one)
       cache/encodings.sqlite            vectors and translations computed so far

@@ -13,7 +13,7 @@ giving filters, facets and sorting real columns to read.
 Only the encoder is skipped. The generation is written by
 `indexer.generation_writer.write_generation` and its manifest by
 `indexer.update.finish_manifest`, then published, as a full build does: the
-metadata store, the tantivy segments, the vectors file and the HNSW graph are
+metadata store, the tantivy segments, the vectors file and the IVF lists are
 what a build of the same N passages would write.
 """
 

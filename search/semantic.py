@@ -1,8 +1,8 @@
-"""Dense retriever: cosine over the passage vectors, exact or through an HNSW graph.
+"""Dense retriever: cosine over the passage vectors, exact or through IVF lists.
 
 Vectors are L2-normalised at build time, so the dot product is the cosine, in
 [-1, 1]. Below ~20k rows the search is an exact scan (a single (n x d) @ (d,)
-product, ~10 ms for 100k passages of 384 dims on one core); above, an HNSW graph
+product, ~10 ms for 100k passages of 384 dims on one core); above, IVF lists
 with exact re-scoring (`indexer.vector_index`). Filters and the query's
 phrase/exclusion constraints are a row mask applied inside the search, never
 after, so a filtered page is never short. Dead rows (removed passages) are never
