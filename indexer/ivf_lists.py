@@ -49,6 +49,7 @@ from indexer.native_ann import faiss as _faiss
 __all__ = ["IvfLists", "IvfParams", "default_lists"]
 
 Rows = npt.NDArray[np.int64]
+Ids = npt.NDArray[np.integer[Any]]  # row ids of any integer type (faiss stores int64)
 Matrix = npt.NDArray[np.float32]
 
 _TRAIN_SEED = 20240501
@@ -94,7 +95,7 @@ class IvfLists:
     @classmethod
     def build(
         cls,
-        rows: Rows,
+        rows: Ids,
         vectors: Matrix,
         params: IvfParams,
         *,
@@ -205,15 +206,12 @@ class IvfLists:
             ]
             every = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
             list_of_row = np.full(int(every.max()) + 1 if len(every) else 0, -1, np.int32)
-            list_of_row[every] = np.repeat(
-                np.arange(self.params.lists, dtype=np.int32)[np.array(sizes) > 0],
-                [size for size in sizes if size],
-            )
+            list_of_row[every] = np.repeat(np.arange(self.params.lists, dtype=np.int32), sizes)
             self._list_of_row = list_of_row
             self._centroids = self._index.quantizer.reconstruct_n(0, self.params.lists)
         return self._list_of_row, self._centroids
 
-    def add(self, rows: Rows, vectors: Matrix) -> None:
+    def add(self, rows: Ids, vectors: Matrix) -> None:
         """File `vectors` under the ids `rows` (the centroids stay as trained)."""
         if len(rows):
             self._index.add_with_ids(
@@ -221,7 +219,7 @@ class IvfLists:
             )
             self._list_of_row = None
 
-    def remove(self, rows: Rows) -> None:
+    def remove(self, rows: Ids) -> None:
         """Delete the ids `rows` from their lists (absent ids are ignored)."""
         if len(rows):
             self._index.remove_ids(np.asarray(rows, dtype=np.int64))

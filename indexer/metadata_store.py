@@ -90,6 +90,7 @@ CREATE TABLE case_words (lang TEXT NOT NULL, word TEXT NOT NULL,
     capitalised INTEGER NOT NULL, lower INTEGER NOT NULL, PRIMARY KEY (lang, word))
     WITHOUT ROWID;
 """
+_CASE_WORDS_EXIST = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_words'"
 _CASE_WORDS_PENDING = 200_000  # (lang, word) changes held before they are written
 _SCHEMA = (
     """
@@ -358,9 +359,7 @@ class MetadataWriter:
     def _add_missing_case_words(self) -> None:
         """A store written before `case_words` existed gains it, counted over every
         article once (its next change pays what the servers paid at each start)."""
-        exists = self._connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_words'"
-        ).fetchone()
+        exists = self._connection.execute(_CASE_WORDS_EXIST).fetchone()
         if exists:
             return
         self._connection.execute(_CASE_WORDS_SCHEMA)  # executescript would commit
@@ -470,9 +469,7 @@ class MetadataStore:
     def has_case_words(self) -> bool:
         """The store keeps name protection's case counts (stores written before it
         existed do not)."""
-        return bool(
-            self._sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_words'")
-        )
+        return bool(self._sql(_CASE_WORDS_EXIST))
 
     def case_words(self, words: Sequence[str], *, lang: str) -> dict[str, tuple[int, int]]:
         """(capitalised, lower-case) counts of lowercased `words` in `lang` articles;

@@ -198,10 +198,10 @@ def update_vector_index(
     if base is not None and base_info is not None and base_info.kind != "exact":
         params = base_info.hnsw
         ann = _open_ann(base[0], base_info, writable=True)
-        ann.remove(np.flatnonzero(~live[: base_info.count]).astype(_key_type(ann)))
+        ann.remove(np.flatnonzero(~live[: base_info.count]).astype(np.uint64))
         fresh = first_new_row + np.flatnonzero(live[first_new_row:])
         if len(fresh):
-            ann.add(fresh.astype(_key_type(ann)), np.ascontiguousarray(vectors[fresh]))
+            ann.add(fresh.astype(np.uint64), np.ascontiguousarray(vectors[fresh]))
     else:
         params = params or IvfParams()
         fresh = np.flatnonzero(live)
@@ -231,21 +231,25 @@ def _saved(
 ) -> VectorIndexInfo:
     """Write `ann` into `directory`; the info a manifest records for it (`hnsw`: the
     graph's settings, which usearch does not report back)."""
+    file = _write_ann(ann, directory)
     if isinstance(ann, IvfLists):
-        ann.save(directory / IVF_FILE)
         return VectorIndexInfo(
-            kind="ivf", count=count, dimension=dimension, deleted=deleted, file=IVF_FILE,
+            kind="ivf", count=count, dimension=dimension, deleted=deleted, file=file,
             ivf=ann.params,
         )  # fmt: skip
-    ann.save(str(directory / INDEX_FILE))
     return VectorIndexInfo(
-        kind="hnsw", count=count, dimension=dimension, deleted=deleted, file=INDEX_FILE,
+        kind="hnsw", count=count, dimension=dimension, deleted=deleted, file=file,
         hnsw=hnsw or HnswParams(),
     )  # fmt: skip
 
 
-def _key_type(ann: Index | IvfLists) -> type[np.integer[Any]]:
-    return np.int64 if isinstance(ann, IvfLists) else np.uint64
+def _write_ann(ann: Index | IvfLists, directory: Path) -> str:
+    """Save `ann` in `directory`; its file name there."""
+    if isinstance(ann, IvfLists):
+        ann.save(directory / IVF_FILE)
+        return IVF_FILE
+    ann.save(str(directory / INDEX_FILE))
+    return INDEX_FILE
 
 
 class VectorSearcher:
@@ -369,7 +373,7 @@ class VectorSearcher:
         self._deleted = np.concatenate([self._deleted, np.zeros(len(rows), dtype=bool)])
         self._count += len(rows)
         if self._index is not None:
-            self._index.add(rows.astype(_key_type(self._index)), vectors)
+            self._index.add(rows.astype(np.uint64), vectors)  # usearch keys; faiss takes any
 
     def remove(self, rows: npt.NDArray[np.integer[Any]]) -> int:
         """Hide rows from every search; returns how many were live."""
@@ -381,7 +385,7 @@ class VectorSearcher:
         self._deleted[live] = True
         self._deleted_count += len(live)
         if self._index is not None and len(live):
-            self._index.remove(live.astype(_key_type(self._index)))
+            self._index.remove(live.astype(np.uint64))
         return len(live)
 
     def save(self, directory: Path) -> VectorIndexInfo:
@@ -391,10 +395,8 @@ class VectorSearcher:
         if len(deleted_rows):
             deleted_file = DELETED_FILE
             np.save(directory / DELETED_FILE, deleted_rows)
-        if isinstance(self._index, IvfLists):
-            self._index.save(directory / IVF_FILE)
-        elif self._index is not None:
-            self._index.save(str(directory / INDEX_FILE))
+        if self._index is not None:
+            _write_ann(self._index, directory)
         return dataclasses.replace(
             self.info, count=self._count, deleted=len(deleted_rows), deleted_file=deleted_file
         )
