@@ -333,6 +333,16 @@ class VectorSearcher:
         """All (count, dimension) rows: what a new generation's `embeddings.npy` holds."""
         return self._vectors[: self._count]
 
+    def rows(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """(len(rows), dimension): the unit vectors of `rows`, read from the file
+        behind an approximate index (not through the map, `indexer.vector_rows`)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= self._count):
+            raise ValueError(f"rows must lie in 0..{self._count - 1}")
+        if self._row_file is None:
+            return np.asarray(self._vectors[rows], dtype=np.float32)
+        return self._row_file.read(rows)
+
     def search(
         self,
         query_vector: npt.NDArray[np.float32],

@@ -215,7 +215,11 @@ def _print_readable(response: SearchResponse) -> None:
     for number, result in enumerate(shown, start=response.offset + 1):
         ranks = ", ".join(
             f"{leg} #{rank.rank}"
-            for leg, rank in (("lexical", result.lexical), ("semantic", result.semantic))
+            for leg, rank in (
+                ("lexical", result.lexical),
+                ("semantic", result.semantic),
+                ("feedback", result.feedback),
+            )
             if rank
         )
         snippet = _emphasised_snippet(result)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from search.article_view import build_article_view
 from search.demotion import demote_boilerplate
 from search.errors import ArticleNotFoundError, IndexCorruptError, bad_parameter
 from search.facets import count_facets, list_sources
+from search.feedback import FEEDBACK_LEG, TWIN_FLOOR, feedback_run
 from search.filters import SearchFilters
 from search.fusion import FusedHit, fuse_legs
 from search.generation import EncoderPool, LiveGeneration, LoadedGeneration, QueryEncoder
@@ -37,6 +38,7 @@ from search.models import (
     DEFAULT_DEPTH,
     DEFAULT_RRF_K,
     ArticleView,
+    Hit,
     SearchRequest,
     SearchResponse,
     SearchResult,
@@ -68,6 +70,9 @@ class EngineOptions:
     translated_boost: float = DEFAULT_TRANSLATED_BOOST
     # Cosine at or above which a passage matches by meaning (`search.matching`).
     meaning_floor: float = MEANING_FLOOR
+    # Cosine to the best match from which another language's passage is its twin
+    # (`search.feedback`).
+    twin_floor: float = TWIN_FLOOR
 
 
 def _load_encoder(index_dir: Path, manifest: Manifest) -> QueryEncoder:
@@ -192,10 +197,23 @@ class SearchEngine:
         candidates = min(_MAX_CANDIDATES, max(depth, wanted))
         runs = run_legs(request.mode, plan, candidates, loaded=loaded)
         rrf_k = request.rrf_k or self.options.rrf_k
-        fused = demote_boilerplate(
-            fuse_legs(runs, method=request.fusion, rrf_k=rrf_k, alpha=request.alpha),
-            content_free=lambda row: bool(snapshot.store.row_content_free[row]),
-        )
+
+        def fuse(runs: Mapping[str, Sequence[Hit]]) -> list[FusedHit]:
+            return demote_boilerplate(
+                fuse_legs(runs, method=request.fusion, rrf_k=rrf_k, alpha=request.alpha),
+                content_free=lambda row: bool(snapshot.store.row_content_free[row]),
+            )
+
+        fused = fuse(runs)
+        if request.feedback and request.fusion == "rrf" and len(runs) == 2:
+            feedback = feedback_run(
+                fused,
+                runs,
+                vectors_of=loaded.semantic.vectors_of,
+                row_lang=snapshot.store.row_lang,
+                floor=self.options.twin_floor,
+            )
+            fused = fuse({**runs, FEEDBACK_LEG: feedback})
         grouped = limit_per_article(
             fused,
             article_of=lambda hit: int(snapshot.store.row_article[hit.key]),

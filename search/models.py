@@ -114,6 +114,9 @@ class SearchResult:
     score: float
     lexical: LegRank | None
     semantic: LegRank | None
+    # hybrid: the best match is #1 of the feedback leg, its twins in another
+    # language follow, by cosine to it (`search.feedback`); None for the rest
+    feedback: LegRank | None
     via_translation: bool  # matched (lexically) only through a machine translation
     # The article's language; `lang` is the passage's own (a quoted Spanish tweet in
     # an English article: lang "es", article_lang "en").

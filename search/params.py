@@ -113,7 +113,14 @@ SEARCH_PARAMETERS: tuple[Parameter, ...] = (
     Parameter("fusion", "choice", "How hybrid mode fuses the legs.", "rrf", choices=FUSION_METHODS),
     Parameter("alpha", "number", "Semantic weight of fusion=weighted.", None, 0.0, 1.0),
     Parameter(
-        "rrf_k", "integer", "Reciprocal rank fusion constant (default 20).", None, *RRF_K_RANGE
+        "rrf_k", "integer", "Reciprocal rank fusion constant (default 10).", None, *RRF_K_RANGE
+    ),
+    Parameter(
+        "feedback",
+        "boolean",
+        "hybrid with fusion=rrf: also rank up the passages found that tell what the best "
+        "match tells, in another language (cross-lingual pseudo-relevance feedback).",
+        True,
     ),
     Parameter("translate", "boolean", "Also search the query's translation.", True),
     Parameter(
@@ -187,6 +194,7 @@ def parse_search_request(
         fusion=read["fusion"],
         alpha=read["alpha"],
         rrf_k=read["rrf_k"],
+        feedback=read["feedback"],
         translate=read["translate"],
         skip_translations=tuple(lang.lower() for lang in read["skip_translation"] or ()),
     )

@@ -70,6 +70,8 @@ def result_view(
     if result.semantic:
         why.append(_("meaning #%(rank)s") % {"rank": result.semantic.rank})
         scores.append(f"cosine {result.semantic.score:.3f}")
+    if result.feedback and result.feedback.rank > 1:  # #1 is the best match itself
+        why.append(_("like the best match, in another language"))
     if result.lexical and result.semantic:
         scores.append(f"fused score {result.score:.4f}")
     labels = {

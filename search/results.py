@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from indexer.errors import IndexCorruptError
+from search.feedback import FEEDBACK_LEG
 from search.fusion import FusedHit
 from search.highlight import Highlighter
 from search.models import Highlight, MatchKind, SearchResult
@@ -73,6 +74,7 @@ class ResultBuilder:
             score=hit.score,
             lexical=hit.legs.get("lexical"),
             semantic=hit.legs.get("semantic"),
+            feedback=hit.legs.get(FEEDBACK_LEG),
             via_translation=via_translation,
             article_lang=article.lang,
             match=_match_kind(

@@ -50,3 +50,7 @@ class SemanticRetriever:
         return self._snapshot.rank(
             Hit(key=int(row), score=float(score)) for row, score in zip(rows, scores, strict=True)
         )
+
+    def vectors_of(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """The unit vectors of passage `rows`, in that order (`search.feedback`)."""
+        return self._vectors.rows(rows)

@@ -12,6 +12,7 @@ import pytest
 
 from indexer.articles import Article, read_articles
 from search.evaluation.beir import CorpusDoc, DataSetError, Query, load_beir
+from search.evaluation.calibrate_floor import choose_twin_floor, twin_report
 from search.evaluation.cli import main
 from search.evaluation.languages import (
     DEFAULT_DOC_LANG_PATTERN,
@@ -327,7 +328,18 @@ def test_parse_variants() -> None:
         Variant("hybrid-rrf10", "hybrid", rrf_k=10),
         Variant("hybrid-w0.3", "hybrid", fusion="weighted", alpha=0.3),
     )
-    for bad in ("hybrid-w1.5", "hybrid-rrf0", "bm25"):
+    assert parse_variants("hybrid-nofeedback,hybrid-rrf20-nofeedback") == (
+        Variant("hybrid-nofeedback", "hybrid", feedback=False),
+        Variant("hybrid-rrf20-nofeedback", "hybrid", rrf_k=20, feedback=False),
+    )
+    assert not parse_variant("hybrid-nofeedback").request("q", limit=10, translate=True).feedback
+    for bad in (
+        "hybrid-w1.5",
+        "hybrid-rrf0",
+        "bm25",
+        "hybrid-w0.3-nofeedback",
+        "lexical-nofeedback",
+    ):
         with pytest.raises(ValueError, match="Unknown mode"):
             parse_variant(bad)
     with pytest.raises(ValueError, match="more than once"):
@@ -359,3 +371,15 @@ def test_nothing_outside_the_evaluation_imports_it() -> None:
                 if any(name.startswith("search.evaluation") for name in names):
                     offenders.append(str(path.relative_to(REPO_ROOT)))
     assert offenders == []
+
+
+def test_the_twin_floor_keeps_95_percent_of_same_article_pairs_below_it() -> None:
+    same_article = [step / 100 for step in range(100)]  # 0.00 .. 0.99
+    assert choose_twin_floor(same_article) == 0.95  # the 95th value, rounded up
+    assert choose_twin_floor([0.5961] * 20) == 0.6
+    report = twin_report({"twins": [0.55, 0.7, 0.96, 0.99], "same_article": same_article})
+    assert (report["floor"], report["twins_kept"], report["same_article_rejected"]) == (
+        0.95,
+        0.5,
+        0.95,
+    )

@@ -20,7 +20,7 @@ def test_defaults() -> None:
         "127.0.0.1",
         8000,
         100,
-        20,
+        10,
     )
     assert service.query_translation
 

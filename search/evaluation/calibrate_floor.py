@@ -19,8 +19,19 @@ translate-test pivot as in production):
 Rule: the floor is the 5th percentile of the top-relevant cosines, rounded down to
 0.01, so that 95% of questions keep their best relevant passage as a match; the
 report says what share of non-relevant passages, near misses and off-topic bests
-it rejects at that value, and the same for other floors. Writes
-artifacts/eval/floor-calibration.json and prints Markdown tables.
+it rejects at that value, and the same for other floors.
+
+It also measures the twin floor (`search.feedback.TWIN_FLOOR`): when is a passage
+in another language the same text as the best match? From the index's own
+vectors: for each pair of parallel paragraphs (ids that differ only in their
+language prefix, `en-000-00` and `es-000-00`), the best cosine between their
+passages ("twins"); for each paragraph and each other-language paragraph of the
+same article that is not its twin, the same ("same article"). Rule: the 95th
+percentile of the same-article cosines, rounded up to 0.01, so that 95% of
+paragraphs that are only about the same thing stay below it; the report says
+what share of twins clear it.
+
+Writes artifacts/eval/floor-calibration.json and prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -44,7 +55,15 @@ from search.evaluation.run import engine_over_corpus
 from search.evaluation.sampling import select_queries
 from search.models import SearchRequest
 
-__all__ = ["KEPT_SHARE", "choose_floor", "main", "measure"]
+__all__ = [
+    "KEPT_SHARE",
+    "choose_floor",
+    "choose_twin_floor",
+    "main",
+    "measure",
+    "measure_twins",
+    "twin_report",
+]
 
 KEPT_SHARE = 0.95  # share of relevant passages the floor must keep
 _CANDIDATE_FLOORS = tuple(round(0.05 * step, 2) for step in range(1, 13))  # 0.05 .. 0.60
@@ -109,6 +128,55 @@ def measure(
         if far:
             samples["off_topic"].append(max(far))
     return samples
+
+
+def measure_twins(engine: SearchEngine) -> dict[str, list[float]]:
+    """Best passage-to-passage cosines of parallel paragraphs ("twins") and of
+    other-language paragraphs of the same article ("same_article"), from the
+    vectors of the engine's index."""
+    store = engine.snapshot.store
+    rows_of: dict[str, list[int]] = {}
+    for article in store.articles():
+        rows_of[article.id] = [passage.row for passage in store.passages_of(article.id)]
+    by_topic: dict[str, list[str]] = {}
+    for doc in rows_of:
+        by_topic.setdefault(_topic(doc), []).append(doc)
+    vectors = engine.snapshot.vectors
+    samples: dict[str, list[float]] = {"twins": [], "same_article": []}
+    for doc, rows in rows_of.items():
+        language, _, rest = doc.partition("-")
+        for other in by_topic[_topic(doc)]:
+            other_language, _, other_rest = other.partition("-")
+            if other_language <= language:  # each pair once, other languages only
+                continue
+            first = vectors.rows(np.array(rows, dtype=np.int64))
+            second = vectors.rows(np.array(rows_of[other], dtype=np.int64))
+            best = float((first @ second.T).max())
+            samples["twins" if other_rest == rest else "same_article"].append(best)
+    return samples
+
+
+def choose_twin_floor(same_article: Sequence[float], kept_share: float = KEPT_SHARE) -> float:
+    """The `kept_share` quantile of the same-article cosines, rounded up to 0.01."""
+    value = float(np.quantile(np.asarray(same_article), kept_share, method="higher"))
+    return math.ceil(round(value * 100, 6)) / 100  # 0.95 * 100 is 95.00000000000001
+
+
+def twin_report(samples: dict[str, list[float]]) -> dict[str, Any]:
+    floor = choose_twin_floor(samples["same_article"])
+    return {
+        "rule": f"twin floor = {round(KEPT_SHARE * 100)}th percentile of the cosines of "
+        "other-language paragraphs of the same article that are not the twin, rounded up",
+        "floor": floor,
+        "counts": {name: len(values) for name, values in samples.items()},
+        "twins_kept": round(_share_at_or_above(samples["twins"], floor), 3),
+        "same_article_rejected": round(1 - _share_at_or_above(samples["same_article"], floor), 3),
+        "percentiles": {
+            name: {f"p{p}": round(float(np.percentile(values, p)), 3) for p in (5, 50, 95)}
+            for name, values in samples.items()
+            if values
+        },
+    }
 
 
 def choose_floor(relevant: Sequence[float], kept_share: float = KEPT_SHARE) -> float:
@@ -186,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     with engine_over_corpus(data_set.corpus, encoder=encoder, prefix="search-floor-") as engine:
         translation = engine.translation_available
         samples = measure(engine, data_set, queries)
+        twins = twin_report(measure_twins(engine))
     result = report(samples) | {
+        "twin_floor": twins,
         "data": str(args.data),
         "queries": len(queries),
         "model": encoder.model_ref,
@@ -196,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(to_markdown(result))
+    print(
+        f"\nTwin floor: {twins['rule']} -> **{twins['floor']:.2f}**: twins kept "
+        f"{twins['twins_kept']:.3f}, same-article pairs rejected "
+        f"{twins['same_article_rejected']:.3f}; cosines {json.dumps(twins['percentiles'])}"
+    )
     print(f"\n{len(queries)} queries, {result['seconds']} s; written to {args.out}")
     return 0
 

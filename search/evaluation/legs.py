@@ -71,8 +71,8 @@ class Recipe:
 
 RECIPES: tuple[Recipe, ...] = (
     Recipe("rrf60 (the paper's k)"),
-    Recipe("rrf20 (engine default)", rrf_k=20),
-    Recipe("rrf10", rrf_k=10),
+    Recipe("rrf20 (the engine's k before its feedback leg)", rrf_k=20),
+    Recipe("rrf10 (the engine's k; its feedback leg is not re-fused here)", rrf_k=10),
     Recipe("rrf60 semantic x0.5", semantic_weight=0.5),
     Recipe("rrf60 boilerplate x0.5", demote=0.5),
     Recipe("rrf20 boilerplate x0.5", rrf_k=20, demote=0.5),

@@ -1,9 +1,11 @@
 """The engine configurations an evaluation compares, by name.
 
 `lexical`, `semantic` and `hybrid` are the engine's three modes as the service runs
-them (hybrid = Reciprocal Rank Fusion with the engine's k, 60 by default).
-`hybrid-rrfK` is RRF with k = K (Cormack, Clarke and Büttcher, SIGIR 2009: a
-smaller k gives the top ranks of each leg more weight), and `hybrid-wA` is
+them (hybrid = Reciprocal Rank Fusion with the engine's k, 10 by default, of the
+two legs and the feedback leg, `search.feedback`). `hybrid-rrfK` is RRF with
+k = K (Cormack, Clarke and Büttcher, SIGIR 2009: a smaller k gives the top ranks
+of each leg more weight); `-nofeedback` after either fuses the two legs alone
+(`hybrid-rrf20-nofeedback` is the engine before the feedback leg); `hybrid-wA` is
 weighted fusion of min-max normalised scores with semantic weight alpha = A
 (0 = lexical only, 1 = semantic only); see `search.fusion`.
 """
@@ -18,7 +20,7 @@ from search.models import MODES, Fusion, Mode, SearchRequest
 
 __all__ = ["DEFAULT_VARIANTS", "Variant", "parse_variant", "parse_variants"]
 
-_RRF_NAME = re.compile(r"^hybrid-rrf(?P<k>\d+)$")
+_RRF_NAME = re.compile(r"^hybrid(-rrf(?P<k>\d+))?(?P<plain>-nofeedback)?$")
 _WEIGHTED_NAME = re.compile(r"^hybrid-w(?P<alpha>\d*\.?\d+)$")
 
 
@@ -29,6 +31,7 @@ class Variant:
     fusion: Fusion = "rrf"  # only hybrid fuses
     alpha: float | None = None  # semantic weight of weighted fusion
     rrf_k: int | None = None  # None: the engine's default
+    feedback: bool = True  # the third fused leg of hybrid with rrf (`search.feedback`)
 
     def request(self, query: str, *, limit: int, translate: bool) -> SearchRequest:
         """One result per article (the documents being judged), `limit` of them."""
@@ -40,6 +43,7 @@ class Variant:
             fusion=self.fusion,
             alpha=self.alpha,
             rrf_k=self.rrf_k,
+            feedback=self.feedback,
             translate=translate,
             highlight=False,  # highlighting is for people; it would double the run
             relevance_floor=False,  # the ranking is judged, not where the page cuts it
@@ -51,6 +55,7 @@ class Variant:
             "fusion": self.fusion if self.mode == "hybrid" else None,
             "alpha": self.alpha,
             "rrf_k": self.rrf_k,
+            "feedback": self.feedback if self.mode == "hybrid" and self.fusion == "rrf" else None,
         }
 
 
@@ -58,7 +63,8 @@ DEFAULT_VARIANTS: tuple[Variant, ...] = (
     Variant("lexical", "lexical"),
     Variant("semantic", "semantic"),
     Variant("hybrid", "hybrid"),
-    Variant("hybrid-rrf10", "hybrid", rrf_k=10),
+    Variant("hybrid-nofeedback", "hybrid", feedback=False),
+    Variant("hybrid-rrf20-nofeedback", "hybrid", rrf_k=20, feedback=False),  # before (d)
     Variant("hybrid-w0.3", "hybrid", fusion="weighted", alpha=0.3),
     Variant("hybrid-w0.5", "hybrid", fusion="weighted", alpha=0.5),
     Variant("hybrid-w0.7", "hybrid", fusion="weighted", alpha=0.7),
@@ -66,22 +72,24 @@ DEFAULT_VARIANTS: tuple[Variant, ...] = (
 
 
 def parse_variant(name: str) -> Variant:
-    """`lexical`, `semantic`, `hybrid`, `hybrid-rrf<K>` or `hybrid-w<alpha>`, else ValueError."""
+    """`lexical`, `semantic`, `hybrid`, `hybrid-rrf<K>` or `hybrid-w<alpha>`, else ValueError.
+    `-nofeedback` after `hybrid` or `hybrid-rrf<K>` fuses the two legs alone."""
     name = name.strip()
     for mode in MODES:
         if name == mode:
             return Variant(name, mode)
     if match := _RRF_NAME.match(name):
-        k = int(match.group("k"))
-        if k >= 1:
-            return Variant(name, "hybrid", rrf_k=k)
+        k = None if match.group("k") is None else int(match.group("k"))
+        if k is None or k >= 1:
+            return Variant(name, "hybrid", rrf_k=k, feedback=not match.group("plain"))
     if match := _WEIGHTED_NAME.match(name):
         alpha = float(match.group("alpha"))
         if math.isfinite(alpha) and 0.0 <= alpha <= 1.0:
             return Variant(name, "hybrid", fusion="weighted", alpha=alpha)
     raise ValueError(
         f"Unknown mode {name!r}: use lexical, semantic, hybrid, hybrid-rrf<K> (K >= 1, "
-        "e.g. hybrid-rrf10) or hybrid-w<alpha> (0..1, e.g. hybrid-w0.3)."
+        "e.g. hybrid-rrf20), either with -nofeedback (e.g. hybrid-nofeedback), or "
+        "hybrid-w<alpha> (0..1, e.g. hybrid-w0.3)."
     )
 
 
