@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+import numpy as np
 
 from indexer.analysis import Analyzers
 from indexer.manifest import Manifest
@@ -26,7 +28,7 @@ from search.errors import ArticleNotFoundError, IndexCorruptError, bad_parameter
 from search.facets import count_facets, list_sources
 from search.feedback import FEEDBACK_LEG, TWIN_FLOOR, feedback_run
 from search.filters import SearchFilters
-from search.fusion import FusedHit, fuse_legs
+from search.fusion import FusedHit, add_rrf_run, fuse_legs
 from search.generation import EncoderPool, LiveGeneration, LoadedGeneration, QueryEncoder
 from search.grouping import limit_per_article
 from search.health import Health, health_report
@@ -38,7 +40,6 @@ from search.models import (
     DEFAULT_DEPTH,
     DEFAULT_RRF_K,
     ArticleView,
-    Hit,
     SearchRequest,
     SearchResponse,
     SearchResult,
@@ -198,13 +199,16 @@ class SearchEngine:
         runs = run_legs(request.mode, plan, candidates, loaded=loaded)
         rrf_k = request.rrf_k or self.options.rrf_k
 
-        def fuse(runs: Mapping[str, Sequence[Hit]]) -> list[FusedHit]:
-            return demote_boilerplate(
-                fuse_legs(runs, method=request.fusion, rrf_k=rrf_k, alpha=request.alpha),
-                content_free=lambda row: bool(snapshot.store.row_content_free[row]),
-            )
+        # plain array views of the store's memory-mapped columns: np.memmap's Python
+        # __getitem__ cost ~1 us per passage looked up, 0.6 ms per search
+        content_free = np.asarray(snapshot.store.row_content_free)
+        row_article = np.asarray(snapshot.store.row_article)
 
-        fused = fuse(runs)
+        def demoted(hits: list[FusedHit]) -> list[FusedHit]:
+            return demote_boilerplate(hits, content_free=lambda row: bool(content_free[row]))
+
+        raw = fuse_legs(runs, method=request.fusion, rrf_k=rrf_k, alpha=request.alpha)
+        fused = demoted(raw)
         if request.feedback and request.fusion == "rrf" and len(runs) == 2:
             feedback = feedback_run(
                 fused,
@@ -213,10 +217,10 @@ class SearchEngine:
                 row_lang=snapshot.store.row_lang,
                 floor=self.options.twin_floor,
             )
-            fused = fuse({**runs, FEEDBACK_LEG: feedback})
+            fused = demoted(add_rrf_run(raw, FEEDBACK_LEG, feedback, k=rrf_k))
         grouped = limit_per_article(
             fused,
-            article_of=lambda hit: int(snapshot.store.row_article[hit.key]),
+            article_of=lambda hit: int(row_article[hit.key]),
             per_article=request.per_article,
         )
         floor = self.options.meaning_floor if request.relevance_floor else None

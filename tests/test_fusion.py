@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.fusion import FusedHit, fuse, reciprocal_rank_fusion, weighted_fusion
+from search.fusion import FusedHit, add_rrf_run, fuse, reciprocal_rank_fusion, weighted_fusion
 from search.models import Hit, LegRank
 
 pytestmark = pytest.mark.fast
@@ -231,6 +231,16 @@ _RUN = st.lists(
     max_size=20,
 )
 _RUNS = st.dictionaries(st.sampled_from(["lexical", "semantic", "title"]), _RUN, max_size=3)
+
+
+@given(_RUNS, _RUN, st.integers(min_value=1, max_value=200))
+def test_adding_a_run_equals_fusing_every_run_at_once(
+    runs: dict[str, list[Hit]], added: list[Hit], k: int
+) -> None:
+    fused = reciprocal_rank_fusion(runs, k=k)
+    assert add_rrf_run(fused, "feedback", added, k=k) == reciprocal_rank_fusion(
+        {**runs, "feedback": added}, k=k
+    )
 
 
 @given(_RUNS, st.integers(min_value=1, max_value=200))

@@ -44,7 +44,8 @@ SETS = sorted(SLICE_QUERIES)
 # relevant paragraphs (own language and the parallel one); the news set grades
 # articles 2 (answers) or 1 (related). Translation ON at index time (Spanish
 # embedded via English) and at query time; engine defaults of 2026-11-22 (RRF k
-# 20, names kept out of query translation, name-only queries answered lexically).
+# 10 with the cross-lingual feedback leg, names kept out of query translation,
+# name-only queries answered lexically). Hybrid measured after the feedback leg.
 NDCG10_FLOORS = {
     ("xquad", "lexical", "all"): 0.87,  # measured 0.882 on 2026-11-22 (150-query slice)
     ("xquad", "lexical", "en"): 0.87,  # measured 0.880 on 2026-11-22
@@ -52,18 +53,18 @@ NDCG10_FLOORS = {
     ("xquad", "semantic", "all"): 0.88,  # measured 0.894 on 2026-11-22
     ("xquad", "semantic", "en"): 0.92,  # measured 0.925 on 2026-11-22
     ("xquad", "semantic", "es"): 0.85,  # measured 0.864 on 2026-11-22
-    ("xquad", "hybrid", "all"): 0.94,  # measured 0.949 on 2026-11-22
-    ("xquad", "hybrid", "en"): 0.95,  # measured 0.957 on 2026-11-22
-    ("xquad", "hybrid", "es"): 0.93,  # measured 0.941 on 2026-11-22
+    ("xquad", "hybrid", "all"): 0.95,  # measured 0.964 on 2026-11-22 (0.949 before feedback)
+    ("xquad", "hybrid", "en"): 0.96,  # measured 0.971 on 2026-11-22 (0.957)
+    ("xquad", "hybrid", "es"): 0.95,  # measured 0.957 on 2026-11-22 (0.941)
     ("news", "lexical", "all"): 0.97,  # measured 0.976 on 2026-11-22 (all 82 queries)
     ("news", "lexical", "en"): 0.97,  # measured 0.983 on 2026-11-22
     ("news", "lexical", "es"): 0.96,  # measured 0.970 on 2026-11-22
     ("news", "semantic", "all"): 0.93,  # measured 0.936 on 2026-11-22
     ("news", "semantic", "en"): 0.94,  # measured 0.947 on 2026-11-22
     ("news", "semantic", "es"): 0.92,  # measured 0.926 on 2026-11-22
-    ("news", "hybrid", "all"): 0.98,  # measured 0.986 on 2026-11-22
-    ("news", "hybrid", "en"): 0.98,  # measured 0.989 on 2026-11-22
-    ("news", "hybrid", "es"): 0.97,  # measured 0.983 on 2026-11-22
+    ("news", "hybrid", "all"): 0.98,  # measured 0.988 on 2026-11-22 (0.986 before feedback)
+    ("news", "hybrid", "en"): 0.98,  # measured 0.991 on 2026-11-22 (0.989)
+    ("news", "hybrid", "es"): 0.98,  # measured 0.985 on 2026-11-22 (0.983)
 }
 # Cross-lingual Recall@10: share of queries whose other-language relevant
 # documents are in the top 10 ("es->en": Spanish queries, English documents).
@@ -73,12 +74,12 @@ CROSS_RECALL10_FLOORS = {
     ("xquad", "semantic", "en->es"): 0.99,  # measured 1.000 on 2026-11-22
     ("xquad", "semantic", "es->en"): 0.91,  # measured 0.920 on 2026-11-22
     ("xquad", "hybrid", "en->es"): 0.99,  # measured 1.000 on 2026-11-22
-    ("xquad", "hybrid", "es->en"): 0.96,  # measured 0.973 on 2026-11-22
+    ("xquad", "hybrid", "es->en"): 0.98,  # measured 0.987 on 2026-11-22 (0.973 before feedback)
     ("news", "lexical", "en->es"): 0.96,  # measured 0.969 on 2026-11-22
     ("news", "lexical", "es->en"): 0.99,  # measured 1.000 on 2026-11-22
     ("news", "semantic", "en->es"): 0.95,  # measured 0.956 on 2026-11-22
     ("news", "semantic", "es->en"): 0.98,  # measured 0.987 on 2026-11-22
-    ("news", "hybrid", "en->es"): 0.96,  # measured 0.969 on 2026-11-22
+    ("news", "hybrid", "en->es"): 0.97,  # measured 0.981 on 2026-11-22 (0.969 before feedback)
     ("news", "hybrid", "es->en"): 0.99,  # measured 1.000 on 2026-11-22
 }
 
