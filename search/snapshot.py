@@ -107,7 +107,7 @@ class IndexSnapshot:
         """Best score first; equal scores by a hash of the passage id, never by row:
         rows depend on the order articles arrived in, and a changed index must
         answer exactly as a fresh build of the same articles would."""
-        tiebreak = self.store.row_tiebreak
+        tiebreak = np.asarray(self.store.row_tiebreak)  # not np.memmap's Python __getitem__
         return sorted(hits, key=lambda hit: (-hit.score, int(tiebreak[hit.key])))
 
     def passage(self, row: int) -> PassageRecord:

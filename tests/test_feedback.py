@@ -104,10 +104,8 @@ def test_hybrid_fuses_the_feedback_leg_over_the_same_passages(engine: SearchEngi
     assert all(r.feedback is None for r in without)
     best = with_feedback[0]
     assert best.feedback is not None and best.feedback.rank == 1
-    twins = sorted(
-        (r for r in with_feedback if r.feedback and r.feedback.rank > 1),
-        key=lambda r: r.feedback.rank,
-    )  # type: ignore[union-attr]
+    ranked = [(r.feedback.rank, r) for r in with_feedback if r.feedback is not None]
+    twins = [r for rank, r in sorted(ranked, key=lambda pair: pair[0]) if rank > 1]
     assert twins, f"no twin of {best.passage_id!r} for {QUERY!r}: the test needs one"
     assert {r.lang for r in twins} == {"es"} and best.lang == "en"
     assert all(r.feedback is None for r in with_feedback if r.lang == best.lang and r != best)
