@@ -33,6 +33,7 @@ from indexer.manifest import SCHEMA_VERSION, Manifest, ModelInfo, TranslationInf
 from indexer.onnx_export import BuildEncoding, prepare_onnx
 from indexer.preparation import Preparation, prepare_articles
 from indexer.progress import Progress
+from indexer.settings import DEFAULT_ONNX_PRECISION
 from indexer.update import encoder_space, finish_manifest
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ class BuildOptions:
     translation: str = "auto"  # auto | on | off
     multilingual_model: str = "auto"  # auto | yes | no
     batch_size: int = 32
-    onnx_precision: str = "fp32"  # fp32 | int8: the ONNX export recorded for queries
+    # int8 | fp32: the ONNX export recorded for queries (passages are embedded in fp32)
+    onnx_precision: str = DEFAULT_ONNX_PRECISION
     chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
     size_limit: SizeLimit = field(default_factory=SizeLimit)  # the largest article
 

@@ -69,6 +69,11 @@ def build(encoder: Encoder) -> BuildFn:
     """`build(sources, index_dir, **options)`: a real build reusing the session's model."""
 
     def _build(sources: list[Path], index_dir: Path, **options: object) -> BuildReport:
+        # The product's default export for queries is int8; quantising it adds ~3 s
+        # to each fresh index, and the suite makes dozens. Builds here export fp32
+        # unless a test asks; int8 is built and served by tests/test_onnx_build.py
+        # and by every test that runs `python -m indexer` (the settings' default).
+        options.setdefault("onnx_precision", "fp32")
         opts = BuildOptions(
             sources=tuple(sources),
             index_dir=index_dir,

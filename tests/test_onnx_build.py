@@ -21,6 +21,7 @@ from indexer.manifest import Manifest
 from indexer.metadata_store import read_articles_store, read_passages_store
 from indexer.onnx_encoder import OnnxEncoder, file_sha256
 from indexer.query_encoder import open_query_encoder
+from indexer.settings import IndexerSettings
 from tests.conftest import REPO_ROOT, SEEDS, BuildFn
 
 FORBIDDEN = ("torch", "transformers", "sentence_transformers", "sklearn")
@@ -108,6 +109,7 @@ def test_rebuilds_and_other_indexes_reuse_the_export(
     assert again.manifest.onnx == built.manifest.onnx
     assert len(list((index_dir / "models").iterdir())) == 1
     other = build([SEEDS], tmp_path / "index", translation="off", onnx_precision="int8")
+    assert IndexerSettings.from_env({}).onnx_precision == "int8"  # the default
     onnx = other.manifest.onnx
     assert onnx is not None and onnx.precision == "int8" and onnx.path is not None
     assert onnx.path.endswith("/model.int8.onnx")

@@ -58,8 +58,9 @@ def test_config_round_trips(tmp_path: Path) -> None:
     assert OnnxModelConfig.read(tmp_path / "encoder.json") == config
 
 
-def test_precision_setting_defaults_to_fp32_and_rejects_others() -> None:
-    assert IndexerSettings.from_env({}).onnx_precision == "fp32"
+def test_precision_setting_defaults_to_int8_and_rejects_others() -> None:
+    assert IndexerSettings.from_env({}).onnx_precision == "int8"
+    assert IndexerSettings.from_env({"SEARCH_ONNX_PRECISION": "fp32"}).onnx_precision == "fp32"
     assert IndexerSettings.from_env({"SEARCH_ONNX_PRECISION": "INT8"}).onnx_precision == "int8"
     with pytest.raises(SettingsError, match=r"SEARCH_ONNX_PRECISION='fp16'.*fp32, int8"):
         IndexerSettings.from_env({"SEARCH_ONNX_PRECISION": "fp16"})
