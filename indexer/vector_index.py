@@ -339,6 +339,11 @@ class VectorSearcher:
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= self._count):
             raise ValueError(f"rows must lie in 0..{self._count - 1}")
+        return self._gather(rows)
+
+    def _gather(self, rows: Rows) -> npt.NDArray[np.float32]:
+        """The vectors of valid `rows`: from the file behind an approximate index,
+        else through the map (or the array in memory)."""
         if self._row_file is None:
             return np.asarray(self._vectors[rows], dtype=np.float32)
         return self._row_file.read(rows)
@@ -426,8 +431,7 @@ class VectorSearcher:
             with self._lock:
                 matches = self._index.search(query, fetch, threads=1)
             rows = matches.keys.astype(np.int64)
-        candidates = self._vectors[rows] if self._row_file is None else self._row_file.read(rows)
-        scores = candidates @ query
+        scores = self._gather(rows) @ query
         order = np.lexsort((rows, -scores))
         return rows[order], scores[order]
 
@@ -465,12 +469,7 @@ class VectorSearcher:
         (`indexer.vector_rows`)."""
         if mask is not None and allowed_count < _GATHER_FRACTION * self._count:
             allowed_rows = np.flatnonzero(mask)
-            gathered = (
-                self._vectors[allowed_rows]
-                if self._row_file is None
-                else self._row_file.read(allowed_rows)
-            )
-            rows, scores = _top_k(gathered @ query, k)
+            rows, scores = _top_k(self._gather(allowed_rows) @ query, k)
             return allowed_rows[rows], scores
         scores = self._scores_of_every_row(query)
         if mask is not None:

@@ -280,6 +280,10 @@ def test_a_graph_over_a_mapped_file_answers_as_over_memory(
             memory_rows, memory_scores = in_memory.search(query, 20, allowed=allowed)
             assert file_rows.tolist() == memory_rows.tolist()
             np.testing.assert_allclose(file_scores, memory_scores, atol=1e-6)
+    asked = np.array([2999, 0, 17, 17], dtype=np.int64)  # what the feedback leg reads
+    np.testing.assert_array_equal(from_file.rows(asked), vectors[asked])
+    with pytest.raises(ValueError, match="rows must lie in"):
+        from_file.rows(np.array([ROWS], dtype=np.int64))
     assert _resident_kb(path) == 0
 
 

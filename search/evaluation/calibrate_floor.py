@@ -145,11 +145,11 @@ def measure_twins(engine: SearchEngine) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {"twins": [], "same_article": []}
     for doc, rows in rows_of.items():
         language, _, rest = doc.partition("-")
+        first = vectors.rows(np.array(rows, dtype=np.int64))
         for other in by_topic[_topic(doc)]:
             other_language, _, other_rest = other.partition("-")
             if other_language <= language:  # each pair once, other languages only
                 continue
-            first = vectors.rows(np.array(rows, dtype=np.int64))
             second = vectors.rows(np.array(rows_of[other], dtype=np.int64))
             best = float((first @ second.T).max())
             samples["twins" if other_rest == rest else "same_article"].append(best)
