@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from fastapi.testclient import TestClient
 
+from search.app import create_app
 from search.engine import SearchEngine
 from search.feedback import TWIN_FLOOR, feedback_run
 from search.fusion import FusedHit
@@ -124,3 +126,17 @@ def test_hybrid_fuses_the_feedback_leg_over_the_same_passages(engine: SearchEngi
 )
 def test_no_feedback_leg_where_it_does_not_apply(engine: SearchEngine, options: dict) -> None:  # type: ignore[type-arg]
     assert all(r.feedback is None for r in _search(engine, **options))
+
+
+def test_the_api_and_the_page_carry_the_leg(engine: SearchEngine) -> None:
+    params = {"q": QUERY, "limit": "100", "per_article": "20"}
+    with TestClient(create_app(engine, reload_seconds=0)) as client:
+        on = client.get("/api/search", params=params).json()["results"]
+        off = client.get("/api/search", params={**params, "feedback": "false"}).json()
+        page = client.get("/", params=params).text
+        spanish_page = client.get("/", params={**params, "ui": "es"}).text
+    twins = [r for r in on if r["feedback"] and r["feedback"]["rank"] > 1]
+    assert twins and all(r["lang"] == "es" for r in twins)
+    assert all(r["feedback"] is None for r in off["results"])
+    assert page.count("like the best match, in another language") == len(twins)
+    assert spanish_page.count("como el mejor resultado, en otro idioma") == len(twins)
