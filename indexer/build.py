@@ -27,10 +27,11 @@ from indexer.chunking import ChunkingOptions
 from indexer.encoder import Encoder, looks_multilingual
 from indexer.encoding_cache import EncodingCache
 from indexer.errors import DiskFullError, IndexerError, InputProblemsError, SourceNotFoundError
+from indexer.export_cache import ModelFacts, find_cached_export, remember_export
 from indexer.generation_writer import new_generation_id, write_generation
 from indexer.layout import ArticleRecord, GenerationPaths, IndexLayout
 from indexer.manifest import SCHEMA_VERSION, Manifest, ModelInfo, TranslationInfo
-from indexer.onnx_export import BuildEncoding, prepare_onnx
+from indexer.onnx_export import BuildEncoding, prepare_cached_onnx, prepare_onnx
 from indexer.preparation import Preparation, prepare_articles
 from indexer.progress import Progress
 from indexer.settings import DEFAULT_ONNX_PRECISION
@@ -57,6 +58,8 @@ class BuildOptions:
     batch_size: int = 32
     # int8 | fp32: the ONNX export recorded for queries (passages are embedded in fp32)
     onnx_precision: str = DEFAULT_ONNX_PRECISION
+    # finished exports by the model's files (`indexer.export_cache`); None: not used
+    export_cache: Path | None = None
     chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
     size_limit: SizeLimit = field(default_factory=SizeLimit)  # the largest article
 
@@ -93,12 +96,7 @@ def build_index(
         stages["read"] = time.perf_counter() - started
         _check_inputs(options, articles, problems)
         translator = _open_translator(options.translation, to_close)
-        mark = time.perf_counter()
-        encoder = encoder or Encoder(options.model_ref, allow_downloads=options.allow_downloads)
-        stages["load_model"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        onnx = prepare_onnx(encoder, options.index_dir, precision=options.onnx_precision)
-        stages["onnx_export"] = time.perf_counter() - mark
+        model, onnx = _prepare_model(options, encoder, stages)
         removed = layout.remove_leftovers()
         try:
             partial, manifest = _write_generation(
@@ -106,7 +104,7 @@ def build_index(
                 articles,
                 problems,
                 options=options,
-                encoder=encoder,
+                model=model,
                 onnx=onnx,
                 translator=translator,
                 progress=progress,
@@ -118,11 +116,41 @@ def build_index(
         except BaseException as error:
             layout.remove_leftovers()
             if _is_disk_full(error):
-                raise _disk_full_error(options.index_dir, articles, encoder) from error
+                raise _disk_full_error(options.index_dir, articles, model) from error
             raise
         finally:
             progress.close()
     return BuildReport(manifest, problems, published.root, len(removed))
+
+
+def _prepare_model(
+    options: BuildOptions, encoder: Encoder | None, stages: dict[str, float]
+) -> tuple[Encoder | ModelFacts, BuildEncoding]:
+    """The model's facts and the build's encoding: from the export cache when it holds
+    this model's export (no torch: `stages["find_export"]`), else by loading the model
+    and exporting it (`load_model`, `onnx_export`), the export then cached."""
+    mark = time.perf_counter()
+    precision = options.onnx_precision
+    if encoder is None and options.export_cache is not None:
+        cached = find_cached_export(options.export_cache, options.model_ref, precision)
+        onnx = (
+            prepare_cached_onnx(cached, options.index_dir, precision=precision) if cached else None
+        )
+        stages["find_export"] = time.perf_counter() - mark
+        if cached is not None and onnx is not None:
+            return cached.facts, onnx
+        mark = time.perf_counter()
+    encoder = encoder or Encoder(options.model_ref, allow_downloads=options.allow_downloads)
+    stages["load_model"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    onnx = prepare_onnx(encoder, options.index_dir, precision=precision)
+    stages["onnx_export"] = time.perf_counter() - mark
+    if options.export_cache is not None and onnx.directory is not None:
+        facts = ModelFacts(
+            encoder.name, encoder.model_ref, encoder.dimension, encoder.max_seq_length
+        )
+        remember_export(options.export_cache, encoder.model_ref, precision, facts, onnx.directory)
+    return encoder, onnx
 
 
 def _check_sources_exist(options: BuildOptions) -> None:
@@ -163,7 +191,7 @@ def _write_generation(
     problems: list[InputProblem],
     *,
     options: BuildOptions,
-    encoder: Encoder,
+    model: Encoder | ModelFacts,
     onnx: BuildEncoding,
     translator: ApertiumTranslator | None,
     progress: Progress,
@@ -173,11 +201,11 @@ def _write_generation(
 ) -> tuple[GenerationPaths, Manifest]:
     """Chunk, translate, embed and write everything into a partial generation; return
     it (complete, not yet published) and its manifest."""
-    multilingual = _is_multilingual(options.multilingual_model, encoder)
+    multilingual = _is_multilingual(options.multilingual_model, model)
     passage_encoder = onnx.passage_encoder
-    tokens = passage_encoder if hasattr(passage_encoder, "count_tokens") else encoder
+    tokens = passage_encoder if hasattr(passage_encoder, "count_tokens") else model
     chunking = ChunkingOptions(
-        max_tokens=min(options.chunking.max_tokens, encoder.max_passage_tokens),
+        max_tokens=min(options.chunking.max_tokens, model.max_passage_tokens),
         overlap_tokens=options.chunking.overlap_tokens,
     )
     pivot = None if multilingual or translator is None else "en"
@@ -185,7 +213,7 @@ def _write_generation(
         EncodingCache(
             options.index_dir,
             vector_space=encoder_space(passage_encoder),
-            dimension=encoder.dimension,
+            dimension=model.dimension,
         )
     )
     preparation = Preparation(
@@ -204,7 +232,7 @@ def _write_generation(
     problems.extend(failed)
     _check_inputs(options, [a.record for a in prepared], problems)
     written = write_generation(
-        layout, None, prepared, (), dimension=encoder.dimension, partial=partial
+        layout, None, prepared, (), dimension=model.dimension, partial=partial
     )
     skipped = sum(1 for p in problems if p.skipped)
     template = Manifest(
@@ -213,10 +241,10 @@ def _write_generation(
         created_at="",
         build_seconds=0.0,
         model=ModelInfo(
-            name=encoder.name,
-            ref=encoder.model_ref,
-            dimension=encoder.dimension,
-            max_seq_length=encoder.max_seq_length,
+            name=model.name,
+            ref=model.model_ref,
+            dimension=model.dimension,
+            max_seq_length=model.max_seq_length,
             multilingual=multilingual,
         ),
         translation=_translation_info(options.translation, translator, pivot),
@@ -248,14 +276,16 @@ def _is_disk_full(error: BaseException) -> bool:
     return isinstance(error, ValueError) and any(f"(os error {c})" in str(error) for c in codes)
 
 
-def _disk_full_error(index_dir: Path, articles: list[Article], encoder: Encoder) -> DiskFullError:
+def _disk_full_error(
+    index_dir: Path, articles: list[Article], model: Encoder | ModelFacts
+) -> DiskFullError:
     """One line with what the user needs: where, and roughly how much space.
 
     The estimate: the text is stored twice (articles.jsonl and the tantivy
     positions, plus passage records), and one float32 vector per ~600 characters
     (a 192-token passage with its overlap)."""
     characters = sum(len(a.text) for a in articles)
-    needed = 3 * characters + (characters // 600 + len(articles)) * encoder.dimension * 4
+    needed = 3 * characters + (characters // 600 + len(articles)) * model.dimension * 4
     try:
         free = shutil.disk_usage(index_dir).free
     except OSError:
@@ -279,7 +309,7 @@ def _translation_info(
     return TranslationInfo(True, "apertium", f"translation {setting}", pivot)
 
 
-def _is_multilingual(setting: str, encoder: Encoder) -> bool:
+def _is_multilingual(setting: str, model: Encoder | ModelFacts) -> bool:
     if setting == "auto":
-        return looks_multilingual(encoder.name) or looks_multilingual(encoder.model_ref)
+        return looks_multilingual(model.name) or looks_multilingual(model.model_ref)
     return setting == "yes"

@@ -29,6 +29,7 @@ import numpy as np
 
 from indexer.encoder import Encoder
 from indexer.errors import IndexerError
+from indexer.export_cache import CachedModel, link_export
 from indexer.manifest import OnnxInfo
 from indexer.model_stamp import file_sha256, write_stamp
 from indexer.onnx_encoder import (
@@ -49,6 +50,7 @@ __all__ = [
     "UnsupportedModelError",
     "describe_model",
     "export_model",
+    "prepare_cached_onnx",
     "prepare_onnx",
 ]
 
@@ -83,6 +85,7 @@ class UnsupportedModelError(IndexerError):
 class BuildEncoding:
     info: OnnxInfo  # for the manifest
     passage_encoder: TextEncoder  # what the build embeds passages with
+    directory: Path | None = None  # the export in the index, when there is one
 
 
 def prepare_onnx(encoder: Encoder, index_dir: Path, *, precision: str = "fp32") -> BuildEncoding:
@@ -96,17 +99,55 @@ def prepare_onnx(encoder: Encoder, index_dir: Path, *, precision: str = "fp32") 
     """
     try:
         export = export_model(encoder, index_dir / MODELS_DIR, precision=precision)
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        passages = OnnxEncoder(export.directory, model_ref=encoder.model_ref, threads=cores or 1)
+        encoding = _onnx_encoding(export, index_dir, encoder.model_ref, precision)
     except Exception as error:  # an export can fail in many ways; the build must not
-        reason = f"ONNX export failed: {type(error).__name__}: {error}"
-        log.warning("%s; queries will use sentence-transformers", reason)
-        return BuildEncoding(OnnxInfo(exported=False, reason=reason), encoder)
+        encoding = f"ONNX export failed: {type(error).__name__}: {error}"
+    if isinstance(encoding, str):
+        log.warning("%s; queries will use sentence-transformers", encoding)
+        return BuildEncoding(OnnxInfo(exported=False, reason=encoding), encoder)
+    return encoding
+
+
+def prepare_cached_onnx(
+    cached: CachedModel, index_dir: Path, *, precision: str
+) -> BuildEncoding | None:
+    """The build's encoding from a cached export (`indexer.export_cache`), linked into
+    the index's `models/`; None when it cannot be used (the caller then loads the
+    model and exports, as `prepare_onnx`)."""
+    directory = index_dir / MODELS_DIR / cached.export_name
+    partial = directory.parent / f".{directory.name}.partial"
+    try:
+        source = directory if directory.is_dir() else cached.export_dir
+        record = json.loads((source / _RECORD_FILE).read_text(encoding="utf-8"))
+        if precision not in record["sha256"] or "fp32" not in record["min_cosine"]:
+            return None  # the index's export lacks this precision: export_model adds it
+        if not directory.is_dir():
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
+            link_export(cached.export_dir, partial)
+            os.rename(partial, directory)
+        export = ExportedModel(directory, record["sha256"], record["min_cosine"])
+        encoding = _onnx_encoding(export, index_dir, cached.facts.model_ref, precision)
+    except Exception as error:  # a damaged entry: the torch path still works
+        shutil.rmtree(partial, ignore_errors=True)
+        log.warning(
+            "cached ONNX export unusable (%s: %s): exporting again", type(error).__name__, error
+        )
+        return None
+    return None if isinstance(encoding, str) else encoding
+
+
+def _onnx_encoding(
+    export: ExportedModel, index_dir: Path, model_ref: str, precision: str
+) -> BuildEncoding | str:
+    """The passage encoder and manifest record of a checked export, or why it cannot
+    be used."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    passages = OnnxEncoder(export.directory, model_ref=model_ref, threads=cores or 1)
     cosine = export.min_cosine
     if cosine["fp32"] < _MIN_COSINE["fp32"]:
-        reason = f"ONNX disagrees with sentence-transformers (cosine {cosine['fp32']:.4f})"
-        log.warning("%s; queries will use sentence-transformers", reason)
-        return BuildEncoding(OnnxInfo(exported=False, reason=reason), encoder)
+        return f"ONNX disagrees with sentence-transformers (cosine {cosine['fp32']:.4f})"
     chosen = precision
     if cosine.get(precision, 0.0) < _MIN_COSINE[precision]:
         log.warning("%s ONNX agrees too little (%s); queries use fp32", precision, cosine)
@@ -126,7 +167,7 @@ def prepare_onnx(encoder: Encoder, index_dir: Path, *, precision: str = "fp32") 
         dimension=config.dimension,
         passage_backend=f"{passages.backend}, {passages.threads} threads",
     )
-    return BuildEncoding(info, passages)
+    return BuildEncoding(info, passages, export.directory)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +198,7 @@ def export_model(encoder: Encoder, cache_root: Path, *, precision: str = "fp32")
         partial.mkdir()
         earlier = _EXPORTED_IN_THIS_PROCESS.get(directory.name)
         if earlier is not None and (earlier / _RECORD_FILE).is_file():
-            _link_files(earlier, partial)
+            link_export(earlier, partial)
         else:
             _export_transformer(model[0], config, partial / MODEL_FILE_BY_PRECISION["fp32"])
             (partial / TOKENIZER_FILE).write_text(tokenizer_json, encoding="utf-8")
@@ -187,14 +228,6 @@ def _record_check(encoder: Encoder, directory: Path, precision: str) -> None:
     partial = path.with_suffix(".partial")
     partial.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(partial, path)
-
-
-def _link_files(source: Path, target: Path) -> None:
-    for file in source.iterdir():
-        try:
-            os.link(file, target / file.name)
-        except OSError:  # another file system
-            shutil.copy2(file, target / file.name)
 
 
 def describe_model(model: Any, *, dimension: int) -> OnnxModelConfig:

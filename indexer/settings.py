@@ -20,6 +20,10 @@ Variables:
                             (default int8: half the time of fp32 a query, and make eval's
                             nDCG@10 within 0.005 of fp32 in every mode and language;
                             passages are always embedded in fp32)
+    SEARCH_EXPORT_CACHE     where finished ONNX exports are kept for later builds, keyed by
+                            the model directory's files, so a build whose export is there
+                            loads no torch (default: $XDG_CACHE_HOME/bilingual-search/onnx,
+                            else ~/.cache/bilingual-search/onnx; "off": none)
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ class IndexerSettings:
     max_article_mb: float = DEFAULT_MAX_ARTICLE_MB  # 1 MB = 10^6 bytes of UTF-8
     oversize_articles: str = "truncate"  # truncate | skip
     onnx_precision: str = DEFAULT_ONNX_PRECISION  # int8 | fp32
+    export_cache: Path | None = None  # None: no cache (SEARCH_EXPORT_CACHE=off)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IndexerSettings:
@@ -142,4 +147,23 @@ class IndexerSettings:
                 env.get("SEARCH_ONNX_PRECISION", DEFAULT_ONNX_PRECISION),
                 ("fp32", "int8"),
             ),
+            export_cache=_export_cache(env.get("SEARCH_EXPORT_CACHE", "")),
         )
+
+
+def _export_cache(raw: str) -> Path | None:
+    """SEARCH_EXPORT_CACHE: "off" for none, empty for the default, else a directory
+    (made when first written; a file there is an error now, not at the next build)."""
+    value = raw.strip()
+    if value.lower() == "off":
+        return None
+    if not value:
+        from indexer.export_cache import default_export_cache
+
+        return default_export_cache()
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise SettingsError(
+            f"SEARCH_EXPORT_CACHE={raw!r} is not a directory; name a directory, or 'off'."
+        )
+    return path

@@ -8,7 +8,10 @@ CI those tests skip, and `-ra` lists every skip in the summary.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from indexer.build import BuildOptions, BuildReport, build_index
 from indexer.encoder import Encoder
 from indexer.settings import default_model_ref
+
+# Every `python -m indexer` the suite runs shares one export cache of its own, made
+# here and removed at exit: never the user's ~/.cache, never an earlier run's.
+_EXPORT_CACHE = tempfile.mkdtemp(prefix="search-tests-export-cache-")
+atexit.register(shutil.rmtree, _EXPORT_CACHE, ignore_errors=True)
+os.environ["SEARCH_EXPORT_CACHE"] = _EXPORT_CACHE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS = REPO_ROOT / "seeds"
