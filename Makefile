@@ -31,7 +31,7 @@ else
 endif
 
 .PHONY: setup system-deps browser-deps index rebuild run test test-fast lint check bench \
-	bench-changes bench-scale bench-txtai-venv eval messages clean
+	bench-build bench-changes bench-scale bench-txtai-venv eval messages clean
 
 setup: $(STAMP) system-deps
 
@@ -89,6 +89,12 @@ check: test
 
 bench: index
 	$(PY) -m search.bench --index $(INDEX)
+
+# Build throughput: `indexer build` of the XQuAD corpus (translation on) into fresh
+# index directories, with an empty and with a filled ONNX export cache; add
+# AGAINST=<checkout> to build an older commit in turns with this one.
+bench-build: setup
+	$(PY) -m search.bench.build $(if $(AGAINST),--against $(AGAINST))
 
 # What a change costs (add, sync) against a full build, and 16 clients searching
 # while add/remove/sync run in a loop (errors, mixed generations, visibility).

@@ -113,11 +113,12 @@ def running_server(
     port, stopped afterwards."""
     host, port = "127.0.0.1", free_port()
     environment = {**os.environ, "PYTHONPATH": str(checkout)}
-    command = [sys.executable, "-m", "search", "serve", "--index", str(index_dir)]
+    command = [sys.executable, "-m", "search", "serve", "--index", str(index_dir.resolve())]
     started = time.perf_counter()
     process = subprocess.Popen(
         [*command, "--host", host, "--port", str(port)],
         env=environment,
+        cwd=checkout,  # `-m` puts the working directory first on sys.path, before PYTHONPATH
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

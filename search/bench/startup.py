@@ -47,8 +47,9 @@ def query_command_seconds(
     cpu_before = _children_cpu_seconds()
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "search", "query", query, "--index", str(index_dir)],
+        [sys.executable, "-m", "search", "query", query, "--index", str(index_dir.resolve())],
         env=environment,
+        cwd=checkout,  # `-m` puts the working directory first on sys.path, before PYTHONPATH
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=True,
