@@ -45,6 +45,7 @@ import numpy.typing as npt
 from indexer.errors import IndexCorruptError, IndexNotFoundError, WriterBusyError
 
 __all__ = [
+    "ArticleHeading",
     "ArticleRecord",
     "GenerationPaths",
     "IndexLayout",
@@ -62,6 +63,18 @@ class ArticleRecord:
     id: str
     title: str
     text: str
+    lang: str
+    date: str | None
+    source: str | None
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleHeading:
+    """An article without its text: what a search result shows of it."""
+
+    id: str
+    title: str
     lang: str
     date: str | None
     source: str | None

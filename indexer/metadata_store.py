@@ -57,7 +57,7 @@ import numpy.typing as npt
 
 from indexer.boilerplate import is_content_free
 from indexer.errors import IndexCorruptError
-from indexer.layout import ArticleRecord, GenerationPaths, PassageRecord
+from indexer.layout import ArticleHeading, ArticleRecord, GenerationPaths, PassageRecord
 from indexer.lexical_segments import LexicalDocument
 from indexer.names import case_counts
 
@@ -118,6 +118,12 @@ _CODE_COLUMNS = {"languages": ("code", "lang"), "sources": ("id", "name")}
 _ARTICLE = "SELECT id, title, text, lang, date, source, url FROM articles"
 _PASSAGE = (
     "SELECT row, passage_id, article_id, lang, start_offset, end_offset, boilerplate FROM passages"
+)
+_SHOWN_PASSAGE = (
+    "SELECT p.row, p.passage_id, p.article_id, p.lang, p.start_offset, p.end_offset, "
+    "p.boilerplate, a.title, a.lang, a.date, a.source, a.url, "
+    "substr(a.text, p.start_offset + 1, p.end_offset - p.start_offset) "
+    "FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.row = ?"
 )
 
 
@@ -455,6 +461,21 @@ class MetadataStore:
             PassageRecord(*found)
             for found in self._sql(_PASSAGE + " WHERE article_id = ? ORDER BY row", (article_id,))
         ]
+
+    def shown_passage(self, row: int) -> tuple[PassageRecord, ArticleHeading, str] | None:
+        """A search result's data in one query: the passage, its article's heading and
+        its characters (cut by SQLite), never the article's whole text. Three queries
+        (passage, article, passage_text) cost 3x the SQLite round trips, and `article`
+        copied the whole text out, megabytes for a long article, to show its title."""
+        found = self._sql(_SHOWN_PASSAGE, (row,))
+        if not found:
+            return None
+        values = found[0]
+        return (
+            PassageRecord(*values[:7]),
+            ArticleHeading(values[2], *values[7:12]),
+            str(values[12]),
+        )
 
     def passage_text(self, row: int) -> str | None:
         """The passage's characters, cut by SQLite (substr counts characters, like str)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from indexer.errors import IndexCorruptError
 from search.feedback import FEEDBACK_LEG
 from search.fusion import FusedHit
 from search.highlight import Highlighter
@@ -33,11 +32,8 @@ class ResultBuilder:
     ) -> SearchResult:
         """`floor`: the meaning floor of `search.matching` (None: not applied);
         `keyword_rows`: passages known to hold a query word (semantic mode)."""
-        passage = snapshot.passage(hit.key)
-        article = snapshot.article(passage.article_id)
-        if article is None:
-            raise IndexCorruptError(f"passage {passage.passage_id} has no article")
-        text = snapshot.passage_text(hit.key).strip()
+        passage, article, text = snapshot.shown_passage(hit.key)
+        text = text.strip()
         highlights = (
             self._highlighter.highlights(
                 text, lang=passage.lang, parsed=plan.parsed, translations=plan.translations

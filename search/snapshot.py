@@ -22,7 +22,14 @@ import tantivy
 
 from indexer.analysis import Analyzers, register_analyzers
 from indexer.errors import IndexCorruptError
-from indexer.layout import ArticleRecord, GenerationPaths, IndexLayout, PassageRecord, open_vectors
+from indexer.layout import (
+    ArticleHeading,
+    ArticleRecord,
+    GenerationPaths,
+    IndexLayout,
+    PassageRecord,
+    open_vectors,
+)
 from indexer.manifest import Manifest
 from indexer.metadata_store import MetadataStore
 from indexer.vector_index import VectorIndexInfo, VectorSearcher
@@ -122,6 +129,13 @@ class IndexSnapshot:
     def passages_of(self, article_id: str) -> list[PassageRecord]:
         """The article's passages in text order."""
         return self.store.passages_of(article_id)
+
+    def shown_passage(self, row: int) -> tuple[PassageRecord, ArticleHeading, str]:
+        """The passage at `row`, its article's heading and its text, for a result."""
+        shown = self.store.shown_passage(row)
+        if shown is None:
+            raise IndexCorruptError(f"{self.paths.root}: no live passage at row {row}. {_REBUILD}")
+        return shown
 
     def passage_text(self, row: int) -> str:
         text = self.store.passage_text(row)

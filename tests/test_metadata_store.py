@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from indexer.errors import IndexCorruptError
-from indexer.layout import ArticleRecord, PassageRecord
+from indexer.layout import ArticleHeading, ArticleRecord, PassageRecord
 from indexer.metadata_store import MetadataStore, MetadataWriter, write_metadata_store
 from indexer.names import WORD, case_counts
 
@@ -85,6 +85,23 @@ def test_passage_text_is_cut_in_characters_like_python(store_dir: Path) -> None:
             == texts[passage.article_id][passage.start : passage.end]
         )
     assert store.passage_text(99) is None
+
+
+def test_a_shown_passage_is_the_passage_its_heading_and_its_text_in_one_read(
+    store_dir: Path,
+) -> None:
+    store = MetadataStore.open(store_dir)
+    articles = {article.id: article for article in ARTICLES}
+    for passage in PASSAGES:
+        article = articles[passage.article_id]
+        assert store.shown_passage(passage.row) == (
+            passage,
+            ArticleHeading(
+                article.id, article.title, article.lang, article.date, article.source, article.url
+            ),
+            article.text[passage.start : passage.end],
+        )
+    assert store.shown_passage(99) is None
 
 
 def test_columns_are_memory_mapped_and_filter_rows(store_dir: Path) -> None:
