@@ -116,11 +116,21 @@ def measure_builds(
     return dict(results)
 
 
-def _xquad_articles(corpus: Path, target: Path) -> Path:
-    from search.evaluation.beir import load_beir
-    from search.evaluation.run import write_articles
-
-    write_articles(load_beir(corpus).corpus, target)
+def _articles(corpus: Path, target: Path) -> Path:
+    """A BEIR-style `corpus.jsonl` (`_id`, `text`, optional `title`) as the indexer's
+    JSONL articles. Read here, not through `search.evaluation`, which the product
+    never imports."""
+    with (
+        (corpus / "corpus.jsonl").open(encoding="utf-8") as source,
+        target.open("w", encoding="utf-8") as articles,
+    ):
+        for line in source:
+            if line.strip():
+                doc = json.loads(line)
+                article = {"id": doc["_id"], "text": doc["text"]}
+                if doc.get("title"):
+                    article["title"] = doc["title"]
+                articles.write(json.dumps(article, ensure_ascii=False) + "\n")
     return target
 
 
@@ -133,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     other = None if args.against is None else args.against.resolve()
     checkouts = (_REPO_ROOT,) if other is None else (_REPO_ROOT, other)
     with tempfile.TemporaryDirectory(prefix="build-bench-corpus-") as scratch:
-        articles = _xquad_articles(args.corpus, Path(scratch) / "articles.jsonl")
+        articles = _articles(args.corpus, Path(scratch) / "articles.jsonl")
         results = measure_builds(articles, rounds=args.rounds, checkouts=checkouts)
     for (checkout, state), runs in results.items():
         print(f"{checkout} ({state} export cache): {runs.describe()}")
