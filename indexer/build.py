@@ -27,7 +27,12 @@ from indexer.chunking import ChunkingOptions
 from indexer.encoder import Encoder, looks_multilingual
 from indexer.encoding_cache import EncodingCache
 from indexer.errors import DiskFullError, IndexerError, InputProblemsError, SourceNotFoundError
-from indexer.export_cache import ModelFacts, find_cached_export, remember_export
+from indexer.export_cache import (
+    ModelFacts,
+    find_cached_export,
+    model_source_digest,
+    remember_export,
+)
 from indexer.generation_writer import new_generation_id, write_generation
 from indexer.layout import ArticleRecord, GenerationPaths, IndexLayout
 from indexer.manifest import SCHEMA_VERSION, Manifest, ModelInfo, TranslationInfo
@@ -128,28 +133,31 @@ def _prepare_model(
 ) -> tuple[Encoder | ModelFacts, BuildEncoding]:
     """The model's facts and the build's encoding: from the export cache when it holds
     this model's export (no torch: `stages["find_export"]`), else by loading the model
-    and exporting it (`load_model`, `onnx_export`), the export then cached."""
+    and exporting it (`load_model`, `onnx_export`), the export then cached. The model
+    directory is digested once, for the look-up and the storing both."""
     mark = time.perf_counter()
-    precision = options.onnx_precision
-    if encoder is None and options.export_cache is not None:
-        cached = find_cached_export(options.export_cache, options.model_ref, precision)
+    precision, cache = options.onnx_precision, options.export_cache
+    model_ref = encoder.model_ref if encoder is not None else options.model_ref
+    digest = model_source_digest(model_ref) if cache is not None else None
+    if encoder is None and cache is not None and digest is not None:
+        cached = find_cached_export(cache, model_ref, precision, digest=digest)
         onnx = (
             prepare_cached_onnx(cached, options.index_dir, precision=precision) if cached else None
         )
         stages["find_export"] = time.perf_counter() - mark
         if cached is not None and onnx is not None:
             return cached.facts, onnx
-        mark = time.perf_counter()
+    mark = time.perf_counter()
     encoder = encoder or Encoder(options.model_ref, allow_downloads=options.allow_downloads)
     stages["load_model"] = time.perf_counter() - mark
     mark = time.perf_counter()
     onnx = prepare_onnx(encoder, options.index_dir, precision=precision)
     stages["onnx_export"] = time.perf_counter() - mark
-    if options.export_cache is not None and onnx.directory is not None:
+    if cache is not None and digest is not None and onnx.directory is not None:
         facts = ModelFacts(
             encoder.name, encoder.model_ref, encoder.dimension, encoder.max_seq_length
         )
-        remember_export(options.export_cache, encoder.model_ref, precision, facts, onnx.directory)
+        remember_export(cache, model_ref, precision, facts, onnx.directory, digest=digest)
     return encoder, onnx
 
 

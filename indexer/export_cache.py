@@ -86,18 +86,21 @@ class CachedModel:
 def model_source_digest(model_ref: str) -> str | None:
     """BLAKE2b-256 over the model directory's files (relative paths and bytes), or
     None when `model_ref` names no local directory (a hub name: only the loaded
-    model knows which files it came from)."""
+    model knows which files it came from) or one that cannot be read (logged)."""
     directory = Path(model_ref).expanduser()
     if not directory.is_dir():
         return None
     digest = hashlib.blake2b(f"model files v{_DIGEST_VERSION}\n".encode(), digest_size=32)
-    files = sorted(p for p in directory.rglob("*") if p.is_file())
-    for path in files:
-        relative = path.relative_to(directory).as_posix()
-        digest.update(f"{relative}\0{path.stat().st_size}\0".encode())
-        with path.open("rb") as handle:
-            while block := handle.read(_READ_SIZE):
-                digest.update(block)
+    try:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            relative = path.relative_to(directory).as_posix()
+            digest.update(f"{relative}\0{path.stat().st_size}\0".encode())
+            with path.open("rb") as handle:
+                while block := handle.read(_READ_SIZE):
+                    digest.update(block)
+    except OSError as error:
+        log.warning("could not read the model at %s (%s): no export cache", model_ref, error)
+        return None
     return digest.hexdigest()
 
 
@@ -105,13 +108,12 @@ def _entry(cache_root: Path, digest: str, precision: str) -> Path:
     return cache_root / f"{digest}-{precision}"
 
 
-def find_cached_export(cache_root: Path, model_ref: str, precision: str) -> CachedModel | None:
-    """The cached export of the model at `model_ref` with `precision`'s file, or None."""
-    try:
-        digest = model_source_digest(model_ref)
-    except OSError as error:
-        log.warning("could not read the model at %s (%s)", model_ref, error)
-        return None
+def find_cached_export(
+    cache_root: Path, model_ref: str, precision: str, *, digest: str | None = None
+) -> CachedModel | None:
+    """The cached export of the model at `model_ref` with `precision`'s file, or None.
+    `digest`: the model's `model_source_digest`, when the caller has taken it."""
+    digest = digest or model_source_digest(model_ref)
     if digest is None:
         return None
     return _read_entry(_entry(cache_root, digest, precision), model_ref, precision)
@@ -146,12 +148,19 @@ def _read_entry(entry: Path, model_ref: str, precision: str) -> CachedModel | No
 
 
 def remember_export(
-    cache_root: Path, model_ref: str, precision: str, facts: ModelFacts, export_dir: Path
+    cache_root: Path,
+    model_ref: str,
+    precision: str,
+    facts: ModelFacts,
+    export_dir: Path,
+    *,
+    digest: str | None = None,
 ) -> None:
     """Store `export_dir` (a checked export of the model at `model_ref` holding
-    `precision`'s file) for later builds; best effort, never raises."""
+    `precision`'s file) for later builds; best effort, never raises. `digest` as in
+    `find_cached_export`."""
     try:
-        digest = model_source_digest(model_ref)
+        digest = digest or model_source_digest(model_ref)
         if digest is None:
             return
         entry = _entry(cache_root, digest, precision)

@@ -117,12 +117,6 @@ class IndexSnapshot:
         tiebreak = np.asarray(self.store.row_tiebreak)  # not np.memmap's Python __getitem__
         return sorted(hits, key=lambda hit: (-hit.score, int(tiebreak[hit.key])))
 
-    def passage(self, row: int) -> PassageRecord:
-        passage = self.store.passage(row)
-        if passage is None:
-            raise IndexCorruptError(f"{self.paths.root}: no live passage at row {row}. {_REBUILD}")
-        return passage
-
     def article(self, article_id: str) -> ArticleRecord | None:
         return self.store.article(article_id)
 

@@ -50,12 +50,17 @@ class BuildRuns:
     stages: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     @property
+    def rates(self) -> list[float]:
+        """Passages per wall second, per build."""
+        return [p / w for p, w in zip(self.passages, self.walls, strict=True)]
+
+    @property
     def per_second(self) -> float:
         """Median passages per wall second."""
-        return statistics.median(p / w for p, w in zip(self.passages, self.walls, strict=True))
+        return statistics.median(self.rates)
 
     def describe(self) -> str:
-        each = ", ".join(f"{p / w:.1f}" for p, w in zip(self.passages, self.walls, strict=True))
+        each = ", ".join(f"{rate:.1f}" for rate in self.rates)
         walls = ", ".join(f"{w:.1f}" for w in self.walls)
         return f"{self.per_second:5.1f} passages/s ({each}); wall {walls} s"
 
@@ -149,10 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{checkout} ({state} export cache): {runs.describe()}")
         print(f"    stage medians, s: {runs.stage_medians()}")
     if other is not None:
-        theirs = [results[other, state] for state in ("cold", "warm")]
-        base = statistics.median(
-            p / w for runs in theirs for p, w in zip(runs.passages, runs.walls, strict=True)
-        )
+        base = statistics.median(rate for s in ("cold", "warm") for rate in results[other, s].rates)
         print(f"the other checkout, every build: {base:.1f} passages/s (median)")
         for state in ("cold", "warm"):
             ratio = results[_REPO_ROOT, state].per_second / base
