@@ -3,6 +3,8 @@ come off afterwards, and the pure steps are measured."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import search.fusion
@@ -41,3 +43,48 @@ def test_fusion_is_measured_for_both_methods() -> None:
     timings = fusion_ms(candidates=10, samples=3, repeats=1)
     assert set(timings) == {"rrf", "weighted"}
     assert all(summary.count == 3 for summary in timings.values())
+
+
+def test_the_build_bench_writes_a_beir_corpus_as_articles_the_indexer_reads(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from indexer.articles import read_all_articles
+    from search.bench.build import _articles
+
+    root = tmp_path
+    docs = [
+        {"_id": "en-1", "text": "Storm makes landfall.", "title": "Storm"},
+        {"_id": "es-1", "text": "Sequía en el norte: «agua»."},
+    ]
+    (root / "corpus.jsonl").write_text(
+        "".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs), encoding="utf-8"
+    )
+    articles, problems = read_all_articles([_articles(root, root / "articles.jsonl")])
+    assert problems == []
+    assert [(a.id, a.text) for a in articles] == [
+        ("en-1", "Storm makes landfall."),
+        ("es-1", "Sequía en el norte: «agua»."),
+    ]
+    assert articles[0].title == "Storm"
+
+
+def test_a_bench_subprocess_runs_the_checkout_it_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m` looks in the working directory before PYTHONPATH: launched from this
+    checkout, an `--against` checkout used to run this one's code."""
+    from search.bench.startup import query_command_seconds
+    from tests.conftest import REPO_ROOT
+
+    other = tmp_path / "other-checkout"
+    (other / "search").mkdir(parents=True)
+    (other / "search" / "__init__.py").write_text("")
+    marker = tmp_path / "ran"
+    (other / "search" / "__main__.py").write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('other')\n"
+    )
+    monkeypatch.chdir(REPO_ROOT)
+    query_command_seconds(tmp_path / "index", "q", checkout=other)
+    assert marker.read_text() == "other"
