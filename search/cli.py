@@ -23,6 +23,7 @@ from search.errors import SearchError
 from search.models import MODES, SearchRequest, SearchResponse, SearchResult
 from search.rendering import search_body
 from search.settings import ServiceSettings
+from search.sibling_processes import LISTEN_FD_FLAG, exit_with_parent, start_siblings, stop_siblings
 from search.wiring import build_engine
 
 if TYPE_CHECKING:  # the web framework loads only for `serve`
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # the web framework loads only for `serve`
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+_BACKLOG = 2048  # connections the kernel queues for the listening socket
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--index", type=Path, help="index directory (default: index/)")
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default 8000)")
+    serve.add_argument(
+        "--processes",
+        type=int,
+        help="server processes on the port, each with its own engine and GIL (default 1; "
+        "also SEARCH_PROCESSES): more serve concurrent clients on more cores",
+    )
+    serve.add_argument(LISTEN_FD_FLAG, type=int, help=argparse.SUPPRESS)  # a sibling's socket
     serve.add_argument(
         "--allow-writes",
         action="store_true",
@@ -100,7 +109,7 @@ def _bind(host: str, port: int) -> socket.socket:
             f"Cannot listen on {host}:{port}: {error.strerror}. Stop the other server or "
             "choose another port with --port or SEARCH_PORT."
         ) from None
-    listener.listen(2048)
+    listener.listen(_BACKLOG)
     listener.set_inheritable(True)
     return listener
 
@@ -108,11 +117,14 @@ def _bind(host: str, port: int) -> socket.socket:
 def _serve_settings(args: argparse.Namespace, settings: ServiceSettings) -> ServiceSettings:
     """The settings with `serve`'s flags over them, checked as a whole: whether writes
     need a token depends on the address (`ServiceSettings.check_writes`)."""
+    if args.processes is not None and not 1 <= args.processes <= 64:
+        raise SettingsError(f"--processes {args.processes} is not in 1..64; try 2.")
     served = dataclasses.replace(
         settings,
         host=args.host or settings.host,
         port=args.port or settings.port,
         writes=settings.writes or args.allow_writes,
+        processes=args.processes or settings.processes,
     )
     served.check_writes()
     return served
@@ -135,7 +147,12 @@ def _write_access(settings: ServiceSettings) -> WriteAccess | None:
 
 def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path) -> int:
     host, port = settings.host, settings.port
-    listener = _bind(host, port)
+    sibling = args.listen_fd is not None
+    if sibling:  # started by another `serve` (`search.sibling_processes`)
+        listener = socket.socket(fileno=args.listen_fd)
+        exit_with_parent()
+    else:
+        listener = _bind(host, port)
     # The index, the model and the translators load in a thread while this one
     # imports the web framework and builds the app (~1 s of Python on 2 cores):
     # much of the loading (ONNX Runtime's session, Apertium's processes) does not
@@ -154,9 +171,43 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
             writes=_write_access(settings),
         )
         app.state.engine = loading.result()
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", **server_options())
-    uvicorn.Server(config).run(sockets=[listener])
+    shared = sibling or settings.processes > 1
+    # Sharing the socket, a process accepts one connection per wake-up
+    # (`search.sibling_processes`): asyncio accepts up to `backlog` at once.
+    backlog = 1 if shared else _BACKLOG
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="info", backlog=backlog, **server_options()
+    )
+    siblings = []
+    if not sibling and settings.processes > 1:
+        siblings = start_siblings(
+            settings.processes - 1, listener, _sibling_args(settings, index_dir)
+        )
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            listener.listen(_BACKLOG)  # asyncio listened with `backlog`: the queue again
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # here, not after `run`: uvicorn ends `run` by raising the SIGTERM or
+            # SIGINT it caught again, which ends this process at once
+            await super().shutdown(sockets)
+            stop_siblings(siblings)
+
+    try:
+        Server(config).run(sockets=[listener])
+    finally:
+        stop_siblings(siblings)
     return EXIT_OK
+
+
+def _sibling_args(settings: ServiceSettings, index_dir: Path) -> list[str]:
+    """`serve`'s arguments for a sibling: the settings as this process resolved them
+    (flags included); the environment it inherits gives the rest."""
+    args = ["--index", str(index_dir.resolve()), "--host", settings.host]
+    args += ["--port", str(settings.port), "--processes", "1"]
+    return [*args, "--allow-writes"] if settings.writes else args
 
 
 def _loaded_engine(settings: ServiceSettings, index_dir: Path) -> SearchEngine:

@@ -14,6 +14,9 @@ Variables:
     SEARCH_WORKERS          requests served at once (default 4; threads)
     SEARCH_QUEUE            requests allowed to wait for a worker before 503 (default 32)
     SEARCH_TRANSLATORS      Apertium translators in the query pool (default 2)
+    SEARCH_PROCESSES        server processes on the one port (default 1): each has its own
+                            engine, translators and GIL, for concurrent clients on several
+                            cores (`search.sibling_processes`); `serve --processes` too
     SEARCH_WRITES           on | off: accept PUT and DELETE /api/articles/{id} (default off;
                             `serve --allow-writes` turns it on)
     SEARCH_WRITE_TOKEN      the bearer token that writes must carry: at least 16 printable
@@ -69,6 +72,7 @@ class ServiceSettings:
     workers: int = 4
     queue: int = 32
     translators: int = 2
+    processes: int = 1  # server processes sharing the listening socket
     writes: bool = False  # PUT and DELETE /api/articles/{id}
     write_token: str | None = field(default=None, repr=False)  # a secret: never logged
     max_article_mb: float = DEFAULT_MAX_ARTICLE_MB
@@ -104,6 +108,7 @@ class ServiceSettings:
             workers=_number(env, "SEARCH_WORKERS", 4, 1, 64, kind=int),
             queue=_number(env, "SEARCH_QUEUE", 32, 0, 10000, kind=int),
             translators=_number(env, "SEARCH_TRANSLATORS", 2, 1, 8, kind=int),
+            processes=_number(env, "SEARCH_PROCESSES", 1, 1, 64, kind=int),
             writes=parse_bool("SEARCH_WRITES", env.get("SEARCH_WRITES", "off")),
             write_token=_write_token(env.get("SEARCH_WRITE_TOKEN", "")),
             max_article_mb=_number(

@@ -47,6 +47,7 @@ def test_bad_indexer_settings_name_value_and_fix(env: dict[str, str], named: str
         ({"SEARCH_DEPTH": "5"}, "SEARCH_DEPTH='5'"),
         ({"SEARCH_RRF_K": "0"}, "SEARCH_RRF_K='0'"),
         ({"SEARCH_QUERY_TRANSLATION": "yes"}, "SEARCH_QUERY_TRANSLATION='yes'"),
+        ({"SEARCH_PROCESSES": "0"}, "SEARCH_PROCESSES='0' is not an integer in 1..64; try 1"),
     ],
 )
 def test_bad_service_settings_name_value_and_fix(env: dict[str, str], named: str) -> None:

@@ -1,0 +1,97 @@
+"""More server processes on `serve`'s one listening socket, each with its own GIL.
+
+One process serves concurrent searches on little more than one core: the Python
+parts of a search (the HTTP layer, parsing, the lexical leg, fusion, results and
+snippets) hold the GIL, and ONNX Runtime and Apertium, which do not, wait for it
+each time they hand back. On the seeds index (`make bench`, 2 cores), one process
+with 4 or 16 clients kept 1.5 cores busy and served 57-71 searches/s; two
+processes kept 1.7-1.9 busy and served 64-94 with 4 clients, 72-89 with 16.
+
+`serve` binds the socket, loads its engine, starts `processes - 1` siblings
+(`python -m search serve --listen-fd N`, the socket inherited) and serves. Each
+sibling loads its own engine (the index files are memory-mapped, so their pages
+are shared; the model session, caches and Apertium pipelines are not: about
+130 MB of PSS and one translator pool more per process) and accepts connections
+from the same socket.
+
+Which process takes a connection is a race, and a kept-alive connection stays
+where it landed. asyncio accepts every queued connection at once, so a burst of
+4 connects went to one process in 14 of 16 trials; accepting one per wake-up
+(`serve` passes backlog 1 to uvicorn, then restores the socket's queue), 3 and 1
+in 14 of 16. An even split is not guaranteed: with few clients the gain varies
+from run to run.
+
+A write (`--allow-writes`) is searchable at once in the process that took it;
+the others load the new generation at their next reload check
+(SEARCH_RELOAD_SECONDS). Two writes at once in two processes: the second finds
+the index's writer lock taken and is refused as busy, like a write during a
+build, and can be sent again. A sibling stops with the first process: stopped
+by it on a clean stop, or on its own when it finds its parent gone (checked
+every second), so a killed `serve` leaves no server behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+
+__all__ = ["LISTEN_FD_FLAG", "exit_with_parent", "start_siblings", "stop_siblings"]
+
+log = logging.getLogger(__name__)
+
+LISTEN_FD_FLAG = "--listen-fd"
+_PARENT_CHECK_S = 1.0
+_STOP_WAIT_S = 10.0
+
+
+def start_siblings(
+    count: int, listener: socket.socket, serve_args: Sequence[str]
+) -> list[subprocess.Popen[bytes]]:
+    """`count` processes of `python -m search serve <serve_args>` serving `listener`."""
+    descriptor = listener.fileno()
+    command = [sys.executable, "-m", "search", "serve", *serve_args]
+    command += [LISTEN_FD_FLAG, str(descriptor)]
+    siblings = []
+    try:
+        for _ in range(count):
+            siblings.append(subprocess.Popen(command, pass_fds=(descriptor,)))
+    except OSError as error:  # the first process still serves: fewer cores, not no service
+        log.error("could not start a sibling server process: %s", error)
+    if siblings:
+        log.info(
+            "started %d sibling server processes: %s", len(siblings), [s.pid for s in siblings]
+        )
+    return siblings
+
+
+def stop_siblings(siblings: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Terminate the siblings and wait for them (each finishes its requests first)."""
+    for sibling in siblings:
+        if sibling.poll() is None:
+            sibling.terminate()
+    for sibling in siblings:
+        try:
+            sibling.wait(timeout=_STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            sibling.kill()
+            sibling.wait()
+
+
+def exit_with_parent() -> None:
+    """Send this process SIGTERM (a clean stop) once the process that started it is
+    gone: a sibling's parent killed with SIGKILL cannot stop it."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(_PARENT_CHECK_S)
+        log.info("the first server process is gone; stopping")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()

@@ -1,0 +1,105 @@
+"""`serve --processes N`: siblings share the listening socket, answer searches
+themselves, and never outlive the first process."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from search.bench.server import running_server
+from tests.conftest import REPO_ROOT
+from tests.corpus import write_corpus
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory, build) -> Path:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("siblings")
+    build([write_corpus(root / "corpus")], root / "index", translation="off")
+    return root / "index"
+
+
+def _siblings(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(child)
+        for child in children
+        if b"--listen-fd" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _search(host: str, port: int, query: str) -> dict[str, object]:
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        connection.request("GET", "/api/search?" + urlencode({"q": query, "mode": "hybrid"}))
+        response = connection.getresponse()
+        assert response.status == 200
+        body: dict[str, object] = json.loads(response.read())
+        return body
+    finally:
+        connection.close()
+
+
+def _gone_within(pids: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(_alive(pid) for pid in pids):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_sibling_serves_searches_on_the_same_port(index_dir: Path) -> None:
+    env = {"SEARCH_PROCESSES": "2", "SEARCH_QUERY_TRANSLATION": "off"}
+    with running_server(index_dir, checkout=REPO_ROOT, environment=env) as server:
+        server.wait_until_idle()
+        (sibling,) = _siblings(server.process.pid)
+        assert _search(server.host, server.port, "hurricane landfall")["results"]
+        # with the first process stopped, only the sibling can accept and answer
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+            body = _search(server.host, server.port, "hurricane landfall")
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+        results = body["results"]
+        assert isinstance(results, list) and results[0]["article_id"] == "en/hurricane.txt"
+        server.process.terminate()
+        server.process.wait(timeout=30)
+        assert _gone_within([sibling], 15), "a stopped serve left its sibling running"
+
+
+def test_a_killed_first_process_takes_its_siblings_with_it(index_dir: Path) -> None:
+    env = {"SEARCH_PROCESSES": "3", "SEARCH_QUERY_TRANSLATION": "off"}
+    with running_server(index_dir, checkout=REPO_ROOT, environment=env) as server:
+        server.wait_until_idle()
+        siblings = _siblings(server.process.pid)
+        assert len(siblings) == 2
+        server.process.kill()  # no chance to stop them itself
+        server.process.wait(timeout=30)
+        assert _gone_within(siblings, 15), "siblings outlived a killed serve"
+
+
+def test_a_bad_process_count_is_refused(index_dir: Path) -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "search", "serve", "--index", str(index_dir), "--processes", "0"],
+        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "--processes 0 is not in 1..64" in refused.stderr
