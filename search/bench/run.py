@@ -12,7 +12,8 @@ In one run, on one index (default `index/`, the seeds):
    `.venv-txtai` exists, txtai's in-process hybrid search over the same passages
    (`search.bench.txtai_side`): ratios of medians measured side by side;
 3. its resident memory after warm-up, then throughput at 1, 4 and 16 concurrent
-   clients (`search.bench.clients`);
+   clients (`search.bench.clients`); then the same throughput from a server of two
+   processes (SEARCH_PROCESSES=2, `search.sibling_processes`);
 4. start-up: `serve` to its first health answer, and `python -m search query`.
 
 Every query is cold: the in-process engine's caches are cleared before each, and
@@ -55,6 +56,7 @@ _BUILTIN_QUERIES = [
     "homicidios dolosos", "intelligence center threat", "Sheinbaum security strategy",
 ]  # fmt: skip
 
+_MORE_PROCESSES = 2  # one per core of the 2-core machine the goals name
 _GOALS = {
     "results": Goal(2.0, at_most=True, text="<= 2 ms"),
     "fusion": Goal(1.0, at_most=True, text="<= 1 ms"),
@@ -131,6 +133,7 @@ def _in_process(engine: SearchEngine, queries: list[str]) -> None:
 def _over_http(
     engine: SearchEngine, index_dir: Path, queries: Iterator[str], *, rounds: int, per_round: int
 ) -> None:
+    from search.bench.clients import load as warm_up
     from search.bench.server import running_server
     from search.bench.txtai_side import txtai_worker, unavailable_reason
 
@@ -152,6 +155,24 @@ def _over_http(
         print(line("server RSS after warm-up", f"{rss:7.1f} MB {apertium}", _GOALS["rss"], rss))
         _throughput(server, queries)
         print(line("server RSS after the load", f"{server.rss_mb():7.1f} MB"))
+    processes = {"SEARCH_PROCESSES": str(_MORE_PROCESSES)}
+    with running_server(index_dir, environment=processes) as server:
+        server.wait_until_idle()
+        # first searches on several connections, so that each process has made its
+        # lazy caches (did-you-mean vocabulary, article facts) before the timing
+        warm_up(server.host, server.port, queries, clients=8, per_client=3, mode="hybrid")
+        server.wait_until_idle()
+        print(
+            f"\nThe same with SEARCH_PROCESSES={_MORE_PROCESSES} (`serve` and a sibling process):"
+        )
+        _throughput(server, queries)
+        both = f"{server.rss_mb():7.1f} MB, both processes; PSS {server.pss_mb():.1f} MB"
+        print(
+            line(
+                "server RSS after the load",
+                f"{both} (+ {server.children_rss_mb():.0f} MB in Apertium processes)",
+            )
+        )
 
 
 def _latency(

@@ -1,12 +1,14 @@
 """A real `python -m search serve` in its own process, for `make bench`.
 
 The server runs as users run it: its own interpreter (so clients in the bench
-process never share its GIL), its own port, the settings of the environment.
-`launch_seconds` is the wall time from starting the process to the first 200
-from `/api/health`; `rss_mb()` reads the server process's resident memory from
-/proc (its Apertium child processes are not counted: they are separate programs,
-reported apart by `children_rss_mb`); `cpu_seconds()` reads both CPU times, so a
-load test can say how many cores it kept busy.
+process never share its GIL), its own port, the settings of the environment
+(plus any `environment` given, e.g. SEARCH_PROCESSES=2). `launch_seconds` is
+the wall time from starting the process to the first 200 from `/api/health`;
+`rss_mb()` reads the resident memory of the server's processes (`serve` and
+its sibling processes) from /proc, `pss_mb()` the same with shared pages
+counted once; their Apertium processes are separate programs, reported apart
+by `children_rss_mb`; `cpu_seconds()` reads both CPU times, so a load test can
+say how many cores it kept busy.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ __all__ = ["RunningServer", "launch_seconds", "machine_busy_seconds", "running_s
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _POLL_S = 0.005
+_IDLE_CHECK_S = 0.5  # idle: less than _IDLE_CPU_S of CPU over this long
+_IDLE_CPU_S = 0.05
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
@@ -38,17 +42,53 @@ class RunningServer:
     launch_seconds: float  # process start -> first 200 from /api/health
 
     def rss_mb(self) -> float:
-        return _rss_mb(self.process.pid)
+        """The server's processes: `serve` and its siblings (SEARCH_PROCESSES > 1)."""
+        return sum(_rss_mb(pid) for pid in self._servers())
+
+    def pss_mb(self) -> float:
+        """The server's processes' proportional set size: a page they share (the
+        interpreter's libraries, the memory-mapped index and model) counted once,
+        where RSS counts it in every process."""
+        return sum(_pss_mb(pid) for pid in self._servers())
 
     def children_rss_mb(self) -> float:
-        """The Apertium pipelines the server started (all descendants)."""
-        return sum(_rss_mb(pid) for pid in _descendants(self.process.pid))
+        """The Apertium pipelines the server processes started."""
+        return sum(_rss_mb(pid) for pid in self._pipelines())
 
     def cpu_seconds(self) -> tuple[float, float]:
-        """CPU seconds (user + system) used so far by the server process itself and by
-        its descendants (the Apertium pipelines), each summed over all threads."""
-        descendants = sum(_cpu_seconds(pid) for pid in _descendants(self.process.pid))
-        return _cpu_seconds(self.process.pid), descendants
+        """CPU seconds (user + system) used so far by the server's processes and by
+        their Apertium pipelines, each summed over all threads."""
+        servers = sum(_cpu_seconds(pid) for pid in self._servers())
+        return servers, sum(_cpu_seconds(pid) for pid in self._pipelines())
+
+    def wait_until_idle(self, *, timeout_s: float = 60.0) -> None:
+        """Wait until the server's processes use no CPU for a moment: a sibling
+        (SEARCH_PROCESSES > 1) loads after the first process answers, and accepts
+        connections only once it has loaded."""
+        deadline = time.perf_counter() + timeout_s
+        busy = self.cpu_seconds()[0]
+        while time.perf_counter() < deadline:
+            time.sleep(_IDLE_CHECK_S)
+            now = self.cpu_seconds()[0]
+            if now - busy < _IDLE_CPU_S:
+                return
+            busy = now
+        raise RuntimeError(f"the server was still busy {timeout_s:.0f} s after it answered")
+
+    def _servers(self) -> list[int]:
+        siblings = [pid for pid in _descendants(self.process.pid) if _is_server(pid)]
+        return [self.process.pid, *siblings]
+
+    def _pipelines(self) -> list[int]:
+        return [pid for pid in _descendants(self.process.pid) if not _is_server(pid)]
+
+
+def _is_server(pid: int) -> bool:
+    """A `python -m search serve` process (a sibling), not an Apertium stage."""
+    try:
+        return b"search\0serve\0" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _rss_mb(pid: int) -> float:
@@ -58,6 +98,17 @@ def _rss_mb(pid: int) -> float:
         return 0.0
     for line in status.splitlines():
         if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _pss_mb(pid: int) -> float:
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="utf-8")
+    except OSError:
+        return 0.0
+    for line in rollup.splitlines():
+        if line.startswith("Pss:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -107,12 +158,16 @@ def _healthy(host: str, port: int) -> bool:
 
 @contextmanager
 def running_server(
-    index_dir: Path, *, checkout: Path = _REPO_ROOT, timeout_s: float = 60.0
+    index_dir: Path,
+    *,
+    checkout: Path = _REPO_ROOT,
+    timeout_s: float = 60.0,
+    environment: dict[str, str] | None = None,
 ) -> Iterator[RunningServer]:
     """`python -m search serve` of `checkout` (default: this one) on a free loopback
-    port, stopped afterwards."""
+    port, stopped afterwards; `environment`: variables set for it over this one's."""
     host, port = "127.0.0.1", free_port()
-    environment = {**os.environ, "PYTHONPATH": str(checkout)}
+    environment = {**os.environ, **(environment or {}), "PYTHONPATH": str(checkout)}
     command = [sys.executable, "-m", "search", "serve", "--index", str(index_dir.resolve())]
     started = time.perf_counter()
     process = subprocess.Popen(
