@@ -92,25 +92,23 @@ def _is_server(pid: int) -> bool:
 
 
 def _rss_mb(pid: int) -> float:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
-    except OSError:
-        return 0.0
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return _proc_kb(pid, "status", "VmRSS:") / 1024
 
 
 def _pss_mb(pid: int) -> float:
+    return _proc_kb(pid, "smaps_rollup", "Pss:") / 1024
+
+
+def _proc_kb(pid: int, file: str, field: str) -> int:
+    """The kB a /proc/<pid>/<file> line starting with `field` gives; 0 once gone."""
     try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="utf-8")
+        text = Path(f"/proc/{pid}/{file}").read_text(encoding="utf-8")
     except OSError:
-        return 0.0
-    for line in rollup.splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+        return 0
+    for line in text.splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    return 0
 
 
 def _cpu_seconds(pid: int) -> float:
