@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from search.api import api_router
 from search.docs import register_docs
@@ -81,6 +81,31 @@ class _AdmissionLimit:
             await self._app(scope, receive, send)
         finally:
             self._inside -= 1
+
+
+class _ConnectionSteering:
+    """ASGI middleware: `Connection: close` on a response when the process serving
+    it has more open connections than its siblings (`search.sibling_processes`):
+    the client reconnects, most often to a less busy process. Inactive unless
+    `serve` set `app.state.close_connection` (more than one process)."""
+
+    def __init__(self, app: ASGIApp, *, state: Any) -> None:
+        self._app = app
+        self._state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        close_connection = getattr(self._state, "close_connection", None)
+        if scope["type"] != "http" or close_connection is None:
+            await self._app(scope, receive, send)
+            return
+
+        async def steering(message: Message) -> None:
+            if message["type"] == "http.response.start" and close_connection():
+                headers = [*message.get("headers", []), (b"connection", b"close")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self._app(scope, receive, steering)
 
 
 class _UrlLengthLimit:
@@ -151,6 +176,7 @@ def create_app(
         app.state.engine = engine
     app.add_middleware(_AdmissionLimit, workers=workers, queue=queue)
     app.add_middleware(_UrlLengthLimit)
+    app.add_middleware(_ConnectionSteering, state=app.state)
     install_error_handlers(app)
     app.include_router(api_router())
     if writes is not None:

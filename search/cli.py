@@ -23,7 +23,15 @@ from search.errors import SearchError
 from search.models import MODES, SearchRequest, SearchResponse, SearchResult
 from search.rendering import search_body
 from search.settings import ServiceSettings
-from search.sibling_processes import LISTEN_FD_FLAG, exit_with_parent, start_siblings, stop_siblings
+from search.sibling_processes import (
+    COUNTS_FD_FLAG,
+    LISTEN_FD_FLAG,
+    SLOT_FLAG,
+    ConnectionCounts,
+    exit_with_parent,
+    start_siblings,
+    stop_siblings,
+)
 from search.wiring import build_engine
 
 if TYPE_CHECKING:  # the web framework loads only for `serve`
@@ -73,7 +81,10 @@ def _parser() -> argparse.ArgumentParser:
         help="server processes on the port, each with its own engine and GIL (default 1; "
         "also SEARCH_PROCESSES): more serve concurrent clients on more cores",
     )
-    serve.add_argument(LISTEN_FD_FLAG, type=int, help=argparse.SUPPRESS)  # a sibling's socket
+    # a sibling's socket, its processes' connection counts and its slot in them
+    serve.add_argument(LISTEN_FD_FLAG, type=int, help=argparse.SUPPRESS)
+    serve.add_argument(COUNTS_FD_FLAG, type=int, help=argparse.SUPPRESS)
+    serve.add_argument(SLOT_FLAG, type=int, default=0, help=argparse.SUPPRESS)
     serve.add_argument(
         "--allow-writes",
         action="store_true",
@@ -179,15 +190,22 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
         app, host=host, port=port, log_level="info", backlog=backlog, **server_options()
     )
     siblings = []
-    if not sibling and settings.processes > 1:
+    counts = None
+    if sibling and args.counts_fd is not None:
+        counts = ConnectionCounts.attach(args.counts_fd, args.slot)
+    elif settings.processes > 1:
+        counts = ConnectionCounts.create(settings.processes)
         siblings = start_siblings(
-            settings.processes - 1, listener, _sibling_args(settings, index_dir)
+            settings.processes - 1, listener, counts, _sibling_args(settings, index_dir)
         )
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             listener.listen(_BACKLOG)  # asyncio listened with `backlog`: the queue again
+            if counts is not None:
+                state = self.server_state
+                app.state.close_connection = lambda: counts.should_close(len(state.connections))
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             # here, not after `run`: uvicorn ends `run` by raising the SIGTERM or

@@ -4,8 +4,7 @@ One process serves concurrent searches on little more than one core: the Python
 parts of a search (the HTTP layer, parsing, the lexical leg, fusion, results and
 snippets) hold the GIL, and ONNX Runtime and Apertium, which do not, wait for it
 each time they hand back. On the seeds index (`make bench`, 2 cores), one process
-with 4 or 16 clients kept 1.5 cores busy and served 57-71 searches/s; two
-processes kept 1.7-1.9 busy and served 64-94 with 4 clients, 72-89 with 16.
+with 4 or 16 clients kept 1.5 of 2 cores busy; two processes kept 1.7-1.9 busy.
 
 `serve` binds the socket, loads its engine, starts `processes - 1` siblings
 (`python -m search serve --listen-fd N`, the socket inherited) and serves. Each
@@ -18,8 +17,12 @@ Which process takes a connection is a race, and a kept-alive connection stays
 where it landed. asyncio accepts every queued connection at once, so a burst of
 4 connects went to one process in 14 of 16 trials; accepting one per wake-up
 (`serve` passes backlog 1 to uvicorn, then restores the socket's queue), 3 and 1
-in 14 of 16. An even split is not guaranteed: with few clients the gain varies
-from run to run.
+in 14 of 16. So the processes also share their open connection counts
+(`ConnectionCounts`), and one with two more than the least busy answers with
+`Connection: close` (`search.app`): its client reconnects, most often to the
+idle process. 4 clients sending searches one after another then held 2 and 2 in
+9 of 10 trials after 6 rounds (the tenth was reconnecting), and 4 clients at
+once got 75-87 searches/s from two processes against 56-64 from one.
 
 A write (`--allow-writes`) is searchable at once in the process that took it;
 the others load the new generation at their next reload check
@@ -33,6 +36,7 @@ every second), so a killed `serve` leaves no server behind.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import signal
 import socket
@@ -41,26 +45,80 @@ import sys
 import threading
 from collections.abc import Sequence
 
-__all__ = ["LISTEN_FD_FLAG", "exit_with_parent", "start_siblings", "stop_siblings"]
+__all__ = [
+    "COUNTS_FD_FLAG",
+    "LISTEN_FD_FLAG",
+    "SLOT_FLAG",
+    "ConnectionCounts",
+    "exit_with_parent",
+    "start_siblings",
+    "stop_siblings",
+]
 
 log = logging.getLogger(__name__)
 
 LISTEN_FD_FLAG = "--listen-fd"
+COUNTS_FD_FLAG = "--counts-fd"
+SLOT_FLAG = "--slot"
+# A process with this many more open connections than the least busy one closes
+# the connection it has just answered: its client reconnects, to whichever
+# process accepts first (the least busy, most often).
+_IMBALANCE = 2
 _PARENT_CHECK_S = 1.0
 _STOP_WAIT_S = 10.0
 
 
+class ConnectionCounts:
+    """Each server process's open connections, in memory the processes share.
+
+    One int64 slot per process in a memfd that every sibling inherits: a process
+    writes its own slot each time it answers and reads the others'. Counts may be
+    a moment stale (a process writes when it answers, not when a client leaves):
+    they steer connections, they decide nothing else.
+    """
+
+    def __init__(self, descriptor: int, *, processes: int, slot: int) -> None:
+        if not 0 <= slot < processes:
+            raise ValueError(f"slot {slot} is not one of {processes} processes")
+        self.descriptor = descriptor
+        self._slot = slot
+        self._counts = memoryview(mmap.mmap(descriptor, processes * 8)).cast("q")
+
+    @classmethod
+    def create(cls, processes: int) -> ConnectionCounts:
+        """The first process's: a new memfd, slot 0."""
+        descriptor = os.memfd_create("search-connections")
+        os.ftruncate(descriptor, processes * 8)
+        return cls(descriptor, processes=processes, slot=0)
+
+    @classmethod
+    def attach(cls, descriptor: int, slot: int) -> ConnectionCounts:
+        """A sibling's: the inherited memfd, sized for every process."""
+        return cls(descriptor, processes=os.fstat(descriptor).st_size // 8, slot=slot)
+
+    def should_close(self, open_connections: int) -> bool:
+        """Record this process's open connections; True when it has `_IMBALANCE`
+        more than the least busy process."""
+        self._counts[self._slot] = open_connections
+        return open_connections - min(self._counts) >= _IMBALANCE
+
+
 def start_siblings(
-    count: int, listener: socket.socket, serve_args: Sequence[str]
+    count: int, listener: socket.socket, counts: ConnectionCounts, serve_args: Sequence[str]
 ) -> list[subprocess.Popen[bytes]]:
-    """`count` processes of `python -m search serve <serve_args>` serving `listener`."""
+    """`count` processes of `python -m search serve <serve_args>` serving `listener`,
+    sharing `counts` (slots 1..count)."""
     descriptor = listener.fileno()
     command = [sys.executable, "-m", "search", "serve", *serve_args]
-    command += [LISTEN_FD_FLAG, str(descriptor)]
+    command += [LISTEN_FD_FLAG, str(descriptor), COUNTS_FD_FLAG, str(counts.descriptor)]
     siblings = []
     try:
-        for _ in range(count):
-            siblings.append(subprocess.Popen(command, pass_fds=(descriptor,)))
+        for slot in range(1, count + 1):
+            siblings.append(
+                subprocess.Popen(
+                    [*command, SLOT_FLAG, str(slot)], pass_fds=(descriptor, counts.descriptor)
+                )
+            )
     except OSError as error:  # the first process still serves: fewer cores, not no service
         log.error("could not start a sibling server process: %s", error)
     if siblings:

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 from search.bench.server import running_server
+from search.sibling_processes import ConnectionCounts
 from tests.conftest import REPO_ROOT
 from tests.corpus import write_corpus
 
@@ -103,3 +104,71 @@ def test_a_bad_process_count_is_refused(index_dir: Path) -> None:
     )  # fmt: skip
     assert refused.returncode == 2
     assert "--processes 0 is not in 1..64" in refused.stderr
+
+
+def test_connection_counts_say_when_a_process_has_two_more_than_the_least_busy() -> None:
+    first = ConnectionCounts.create(3)
+    second = ConnectionCounts.attach(first.descriptor, 1)
+    third = ConnectionCounts.attach(first.descriptor, 2)
+    assert not first.should_close(1)  # 1, 0, 0
+    assert first.should_close(2)  # 2, 0, 0
+    assert not third.should_close(1)  # 2, 0, 1
+    assert not second.should_close(2)  # 2, 2, 1
+    assert second.should_close(3)  # 2, 3, 1
+    assert not third.should_close(2)  # 2, 3, 2
+    with pytest.raises(ValueError, match="slot 3"):
+        ConnectionCounts.attach(first.descriptor, 3)
+
+
+def test_a_busier_process_closes_connections_until_both_have_some(index_dir: Path) -> None:
+    env = {"SEARCH_PROCESSES": "2", "SEARCH_QUERY_TRANSLATION": "off"}
+    with running_server(index_dir, checkout=REPO_ROOT, environment=env) as server:
+        server.wait_until_idle()
+        (sibling,) = _siblings(server.process.pid)
+        connections = [http.client.HTTPConnection(server.host, server.port) for _ in range(4)]
+        os.kill(sibling, signal.SIGSTOP)  # every connection lands on the first process
+        try:
+            for connection in connections:
+                connection.connect()
+            assert {_holder(c, server.process.pid, sibling) for c in connections} == {
+                server.process.pid
+            }
+        finally:
+            os.kill(sibling, signal.SIGCONT)
+        closes = 0
+        for _ in range(20):
+            for connection in connections:  # reconnects by itself after a close
+                connection.request("GET", "/api/search?q=hurricane")
+                response = connection.getresponse()
+                response.read()
+                assert response.status == 200
+                closes += response.getheader("connection") == "close"
+            holders = {
+                _holder(connection, server.process.pid, sibling) for connection in connections
+            }
+            if holders == {server.process.pid, sibling}:
+                break
+        for connection in connections:
+            connection.close()
+    assert holders == {server.process.pid, sibling}, "one process kept every connection"
+    assert closes < 40
+
+
+def _holder(connection: http.client.HTTPConnection, *pids: int) -> int | None:
+    """Which of `pids` holds the server end of `connection` (None: reconnecting)."""
+    if connection.sock is None:
+        return None
+    client_port = connection.sock.getsockname()[1]
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[2].split(":")[1], 16) == client_port:  # the server's end: remote = client
+            inode = fields[9]
+    for pid in pids:
+        for entry in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(entry) == f"socket:[{inode}]":
+                    return pid
+            except OSError:
+                continue
+    return None
