@@ -182,22 +182,21 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
             writes=_write_access(settings),
         )
         app.state.engine = loading.result()
-    shared = sibling or settings.processes > 1
-    # Sharing the socket, a process accepts one connection per wake-up
-    # (`search.sibling_processes`): asyncio accepts up to `backlog` at once.
-    backlog = 1 if shared else _BACKLOG
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="info", backlog=backlog, **server_options()
-    )
     siblings = []
-    counts = None
-    if sibling and args.counts_fd is not None:
+    counts = None  # set when processes share the socket
+    if sibling:
         counts = ConnectionCounts.attach(args.counts_fd, args.slot)
     elif settings.processes > 1:
         counts = ConnectionCounts.create(settings.processes)
         siblings = start_siblings(
             settings.processes - 1, listener, counts, _sibling_args(settings, index_dir)
         )
+    # Sharing the socket, a process accepts one connection per wake-up
+    # (`search.sibling_processes`): asyncio accepts up to `backlog` at once.
+    backlog = _BACKLOG if counts is None else 1
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="info", backlog=backlog, **server_options()
+    )
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:

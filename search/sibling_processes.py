@@ -43,6 +43,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 
 __all__ = [
@@ -148,7 +149,7 @@ def exit_with_parent() -> None:
 
     def watch() -> None:
         while os.getppid() == parent:
-            threading.Event().wait(_PARENT_CHECK_S)
+            time.sleep(_PARENT_CHECK_S)
         log.info("the first server process is gone; stopping")
         os.kill(os.getpid(), signal.SIGTERM)
 

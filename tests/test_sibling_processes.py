@@ -28,15 +28,6 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, build) -> Path:  # type:
     return root / "index"
 
 
-def _siblings(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [
-        int(child)
-        for child in children
-        if b"--listen-fd" in Path(f"/proc/{child}/cmdline").read_bytes()
-    ]
-
-
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -70,7 +61,7 @@ def test_a_sibling_serves_searches_on_the_same_port(index_dir: Path) -> None:
     env = {"SEARCH_PROCESSES": "2", "SEARCH_QUERY_TRANSLATION": "off"}
     with running_server(index_dir, checkout=REPO_ROOT, environment=env) as server:
         server.wait_until_idle()
-        (sibling,) = _siblings(server.process.pid)
+        (sibling,) = server.server_pids()[1:]
         assert _search(server.host, server.port, "hurricane landfall")["results"]
         # with the first process stopped, only the sibling can accept and answer
         os.kill(server.process.pid, signal.SIGSTOP)
@@ -85,11 +76,22 @@ def test_a_sibling_serves_searches_on_the_same_port(index_dir: Path) -> None:
         assert _gone_within([sibling], 15), "a stopped serve left its sibling running"
 
 
+def test_a_stopped_serve_has_stopped_its_siblings_before_it_exits(index_dir: Path) -> None:
+    env = {"SEARCH_PROCESSES": "2", "SEARCH_QUERY_TRANSLATION": "off"}
+    with running_server(index_dir, checkout=REPO_ROOT, environment=env) as server:
+        server.wait_until_idle()
+        (sibling,) = server.server_pids()[1:]
+        server.process.terminate()
+        server.process.wait(timeout=30)
+        # not a second later, by the sibling's own check of its parent
+        assert not _alive(sibling), "serve exited before stopping its sibling"
+
+
 def test_a_killed_first_process_takes_its_siblings_with_it(index_dir: Path) -> None:
     env = {"SEARCH_PROCESSES": "3", "SEARCH_QUERY_TRANSLATION": "off"}
     with running_server(index_dir, checkout=REPO_ROOT, environment=env) as server:
         server.wait_until_idle()
-        siblings = _siblings(server.process.pid)
+        siblings = server.server_pids()[1:]
         assert len(siblings) == 2
         server.process.kill()  # no chance to stop them itself
         server.process.wait(timeout=30)
@@ -124,7 +126,7 @@ def test_a_busier_process_closes_connections_until_both_have_some(index_dir: Pat
     env = {"SEARCH_PROCESSES": "2", "SEARCH_QUERY_TRANSLATION": "off"}
     with running_server(index_dir, checkout=REPO_ROOT, environment=env) as server:
         server.wait_until_idle()
-        (sibling,) = _siblings(server.process.pid)
+        (sibling,) = server.server_pids()[1:]
         connections = [http.client.HTTPConnection(server.host, server.port) for _ in range(4)]
         os.kill(sibling, signal.SIGSTOP)  # every connection lands on the first process
         try:

@@ -43,13 +43,13 @@ class RunningServer:
 
     def rss_mb(self) -> float:
         """The server's processes: `serve` and its siblings (SEARCH_PROCESSES > 1)."""
-        return sum(_rss_mb(pid) for pid in self._servers())
+        return sum(_rss_mb(pid) for pid in self.server_pids())
 
     def pss_mb(self) -> float:
         """The server's processes' proportional set size: a page they share (the
         interpreter's libraries, the memory-mapped index and model) counted once,
         where RSS counts it in every process."""
-        return sum(_pss_mb(pid) for pid in self._servers())
+        return sum(_pss_mb(pid) for pid in self.server_pids())
 
     def children_rss_mb(self) -> float:
         """The Apertium pipelines the server processes started."""
@@ -58,7 +58,7 @@ class RunningServer:
     def cpu_seconds(self) -> tuple[float, float]:
         """CPU seconds (user + system) used so far by the server's processes and by
         their Apertium pipelines, each summed over all threads."""
-        servers = sum(_cpu_seconds(pid) for pid in self._servers())
+        servers = sum(_cpu_seconds(pid) for pid in self.server_pids())
         return servers, sum(_cpu_seconds(pid) for pid in self._pipelines())
 
     def wait_until_idle(self, *, timeout_s: float = 60.0) -> None:
@@ -75,7 +75,8 @@ class RunningServer:
             busy = now
         raise RuntimeError(f"the server was still busy {timeout_s:.0f} s after it answered")
 
-    def _servers(self) -> list[int]:
+    def server_pids(self) -> list[int]:
+        """`serve` first, then its sibling processes (SEARCH_PROCESSES > 1)."""
         siblings = [pid for pid in _descendants(self.process.pid) if _is_server(pid)]
         return [self.process.pid, *siblings]
 
