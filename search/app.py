@@ -20,6 +20,7 @@ from search.api import api_router
 from search.docs import register_docs
 from search.engine import SearchEngine
 from search.http_errors import error_response, install_error_handlers
+from search.http_protocol import MAX_URL_BYTES, BoundedHeadProtocol, url_too_long_message
 from search.web import register_pages
 from search.write_api import WriteAccess, write_router
 from search.writer import ArticleWriter
@@ -28,20 +29,15 @@ __all__ = ["MAX_URL_BYTES", "create_app", "server_options"]
 
 log = logging.getLogger(__name__)
 
-# Longest path + query string the service reads: q is at most 1,000 characters,
-# which percent-encoded is at most ~9 kB. Longer URLs get a 414 with the usual JSON
-# error body.
-MAX_URL_BYTES = 16 * 1024
-# uvicorn (h11) rejects a request head over 16 KiB by default, and closes the
-# connection while the client is still sending, so the client sees a reset rather
-# than the 400. A larger head limit lets URLs up to 1 MiB reach the app's 414;
-# beyond that uvicorn's own rejection stands.
-_MAX_REQUEST_HEAD_BYTES = 1024 * 1024
-
 
 def server_options() -> dict[str, Any]:
-    """Options for `uvicorn.run` / `uvicorn.Config` that every server of ours uses."""
-    return {"h11_max_incomplete_event_size": _MAX_REQUEST_HEAD_BYTES}
+    """Options for `uvicorn.run` / `uvicorn.Config` that every server of ours uses.
+
+    httptools parses requests (`search.http_protocol`), on asyncio's own event loop:
+    sharing a socket between processes relies on how asyncio accepts connections
+    (`search.sibling_processes`).
+    """
+    return {"http": BoundedHeadProtocol, "loop": "asyncio"}
 
 
 _STATIC = ("/static/", "/static-docs/")
@@ -109,7 +105,8 @@ class _ConnectionSteering:
 
 
 class _UrlLengthLimit:
-    """ASGI middleware: a URL longer than MAX_URL_BYTES is answered 414, JSON."""
+    """ASGI middleware: a URL longer than MAX_URL_BYTES is answered 414, JSON (our
+    uvicorn protocol answers first, `search.http_protocol`; this is for other servers)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app
@@ -118,12 +115,7 @@ class _UrlLengthLimit:
         if scope["type"] == "http":
             length = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
             if length > MAX_URL_BYTES:
-                response = error_response(
-                    414,
-                    "uri_too_long",
-                    f"The URL is {length} bytes; the limit is {MAX_URL_BYTES}. q may have at "
-                    "most 1000 characters.",
-                )
+                response = error_response(414, "uri_too_long", url_too_long_message(length))
                 await response(scope, receive, send)
                 return
         await self._app(scope, receive, send)

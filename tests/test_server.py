@@ -143,6 +143,34 @@ def test_a_huge_query_string_gets_a_414_with_the_json_error(fake_server: str, si
     assert error["code"] == "uri_too_long" and "the limit is 16384" in error["message"]
 
 
+def test_a_head_over_a_mebibyte_is_refused_and_the_server_goes_on(fake_server: str) -> None:
+    import socket
+
+    host, port = fake_server.removeprefix("http://").split(":")
+    head = f"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * (2 << 20)}\r\n\r\n"
+    reply = b""
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        try:
+            connection.sendall(head.encode())
+            while chunk := connection.recv(65536):
+                reply += chunk
+        except ConnectionError:  # closed while we still sent: the kernel resets
+            pass
+    if reply:  # the 431 arrived before any reset
+        status, _, body = reply.partition(b"\r\n\r\n")
+        assert status.startswith(b"HTTP/1.1 431"), status[:200]
+        assert json.loads(body)["error"]["code"] == "head_too_large"
+    assert httpx.get(fake_server + "/api/health").status_code == 200
+
+
+def test_heads_are_bounded_per_request_not_per_connection(fake_server: str) -> None:
+    # 40 requests of 40 kB heads on one connection: 1.6 MB in all, each well in bounds
+    with httpx.Client(base_url=fake_server) as client:
+        for _ in range(40):
+            response = client.get("/api/health", headers={"x-padding": "a" * 40_000})
+            assert response.status_code == 200
+
+
 @pytest.mark.parametrize("path", ["/api/search?q=hurricane", "/?q=hurricane", "/api/health",
                                   "/articles/en/hurricane.txt", "/static/app.css"])  # fmt: skip
 def test_head_answers_like_get_without_a_body(fake_server: str, path: str) -> None:
