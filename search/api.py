@@ -110,11 +110,23 @@ def api_router() -> APIRouter:
 def _get_and_head(
     router: APIRouter, path: str, endpoint: Callable[..., Any], **options: Any
 ) -> None:
-    for method in ("GET", "HEAD"):
+    """A GET route and its HEAD twin. HEAD's responses are documented with their
+    content types but without the bodies' schemas, as it never sends a body: FastAPI
+    builds a pydantic schema for every response model of every route, and the HEAD
+    twins' took half of `create_app` (0.1 s of the start-up's critical path)."""
+    head_options = {**options, "responses": _without_models(options.get("responses", {}))}
+    for method, method_options in (("GET", options), ("HEAD", head_options)):
         router.add_api_route(
             path,
             endpoint,
             methods=[method],
             operation_id=f"{endpoint.__name__}_{method.lower()}",
-            **options,
+            **method_options,
         )
+
+
+def _without_models(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {key: value for key, value in response.items() if key != "model"}
+        for status, response in responses.items()
+    }

@@ -39,6 +39,7 @@ __all__ = [
     "SourceList",
     "Suggestion",
     "TextWindow",
+    "WriteResult",
 ]
 
 # Why a result is a match: a word of the query as typed ("keyword"), a word of its
@@ -261,3 +262,17 @@ class SourceList:
     generation: str
     sources: list[FacetValue]
     unsourced: int  # articles without a source
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a write through the API changed (`search.writer`)."""
+
+    generation: str  # the generation served from now on; it holds the change
+    article_id: str
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    passages: int = 0  # the article's passages searchable now (0 once removed)
+    encoded_passages: int = 0  # passages run through the model (the rest were cached)
+    took_ms: float = 0.0  # the whole write: encoding, publishing and reloading

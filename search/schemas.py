@@ -13,9 +13,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from search.models import ArticleView, Health, SearchResponse, SearchResult, SourceList
+from search.models import (
+    ArticleView,
+    Health,
+    SearchResponse,
+    SearchResult,
+    SourceList,
+    WriteResult,
+)
 from search.params import SEARCH_PARAMETERS, Parameter
-from search.writer import WriteResult
 
 __all__ = [
     "ARTICLE_BODY_SCHEMA",

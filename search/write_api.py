@@ -33,9 +33,10 @@ from starlette.exceptions import HTTPException
 
 from indexer.settings import DEFAULT_MAX_ARTICLE_MB
 from search.errors import bad_parameter
+from search.models import WriteResult
 from search.schemas import ARTICLE_BODY_SCHEMA, DELETE_RESPONSES, PUT_RESPONSES
 from search.settings import is_loopback
-from search.writer import ArticleWriter, WriteResult
+from search.writer import ArticleWriter
 
 __all__ = ["WriteAccess", "write_router"]
 

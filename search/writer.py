@@ -26,7 +26,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -44,23 +43,12 @@ from search.errors import (
     bad_parameter,
 )
 from search.generation import EncoderPool
+from search.models import WriteResult
 
-__all__ = ["ARTICLE_KEYS", "ArticleWriter", "WriteResult"]
+__all__ = ["ARTICLE_KEYS", "ArticleWriter"]
 
 # What an article sent to be written may hold; `id`, if given, must be the URL's.
 ARTICLE_KEYS = ("id", "title", "text", "date", "source", "url", "lang")
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    generation: str  # the generation served from now on; it holds the change
-    article_id: str
-    added: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    passages: int = 0  # the article's passages searchable now (0 once removed)
-    encoded_passages: int = 0  # passages run through the model (the rest were cached)
-    took_ms: float = 0.0  # the whole write: encoding, publishing and reloading
 
 
 class ArticleWriter:
