@@ -28,9 +28,8 @@ from search.sibling_processes import (
     LISTEN_FD_FLAG,
     SLOT_FLAG,
     ConnectionCounts,
+    Siblings,
     exit_with_parent,
-    start_siblings,
-    stop_siblings,
 )
 from search.wiring import build_engine
 
@@ -182,15 +181,16 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
             writes=_write_access(settings),
         )
         app.state.engine = loading.result()
-    siblings = []
+    siblings = None
     counts = None  # set when processes share the socket
     if sibling:
         counts = ConnectionCounts.attach(args.counts_fd, args.slot)
     elif settings.processes > 1:
         counts = ConnectionCounts.create(settings.processes)
-        siblings = start_siblings(
+        siblings = Siblings(
             settings.processes - 1, listener, counts, _sibling_args(settings, index_dir)
         )
+        siblings.start()
     # Sharing the socket, a process accepts one connection per wake-up
     # (`search.sibling_processes`): asyncio accepts up to `backlog` at once.
     backlog = _BACKLOG if counts is None else 1
@@ -210,12 +210,14 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
             # here, not after `run`: uvicorn ends `run` by raising the SIGTERM or
             # SIGINT it caught again, which ends this process at once
             await super().shutdown(sockets)
-            stop_siblings(siblings)
+            if siblings is not None:
+                siblings.stop()
 
     try:
         Server(config).run(sockets=[listener])
     finally:
-        stop_siblings(siblings)
+        if siblings is not None:
+            siblings.stop()
     return EXIT_OK
 
 

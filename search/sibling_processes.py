@@ -30,7 +30,10 @@ the others load the new generation at their next reload check
 the index's writer lock taken and is refused as busy, like a write during a
 build, and can be sent again. A sibling stops with the first process: stopped
 by it on a clean stop, or on its own when it finds its parent gone (checked
-every second), so a killed `serve` leaves no server behind.
+every second), so a killed `serve` leaves no server behind. A sibling that dies
+while the first process serves (killed, out of memory) is replaced within a
+second or two (`Siblings`); one that keeps dying soon after it starts is restarted
+less and less often, so a sibling that cannot start does not spin.
 """
 
 from __future__ import annotations
@@ -51,9 +54,8 @@ __all__ = [
     "LISTEN_FD_FLAG",
     "SLOT_FLAG",
     "ConnectionCounts",
+    "Siblings",
     "exit_with_parent",
-    "start_siblings",
-    "stop_siblings",
 ]
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,13 @@ SLOT_FLAG = "--slot"
 _IMBALANCE = 2
 _PARENT_CHECK_S = 1.0
 _STOP_WAIT_S = 10.0
+_SUPERVISE_S = 0.5  # how often the first process looks for dead siblings
+# A sibling that lived less than this died starting up (a broken index, no
+# memory): wait before the next try, twice as long each time, up to the maximum.
+_SHORT_LIFE_S = 30.0
+_FIRST_BACKOFF_S = 1.0
+_MAX_BACKOFF_S = 60.0
+_ABSENT = 1 << 62  # a dead process's count: never the least busy
 
 
 class ConnectionCounts:
@@ -97,6 +106,11 @@ class ConnectionCounts:
         """A sibling's: the inherited memfd, sized for every process."""
         return cls(descriptor, processes=os.fstat(descriptor).st_size // 8, slot=slot)
 
+    def mark_absent(self, slot: int) -> None:
+        """`slot`'s process is gone: steer no connections towards it until its
+        replacement answers a request and writes its own count."""
+        self._counts[slot] = _ABSENT
+
     def should_close(self, open_connections: int) -> bool:
         """Record this process's open connections; True when it has `_IMBALANCE`
         more than the least busy process."""
@@ -104,42 +118,103 @@ class ConnectionCounts:
         return open_connections - min(self._counts) >= _IMBALANCE
 
 
-def start_siblings(
-    count: int, listener: socket.socket, counts: ConnectionCounts, serve_args: Sequence[str]
-) -> list[subprocess.Popen[bytes]]:
-    """`count` processes of `python -m search serve <serve_args>` serving `listener`,
-    sharing `counts` (slots 1..count)."""
-    descriptor = listener.fileno()
-    command = [sys.executable, "-m", "search", "serve", *serve_args]
-    command += [LISTEN_FD_FLAG, str(descriptor), COUNTS_FD_FLAG, str(counts.descriptor)]
-    siblings = []
-    try:
-        for slot in range(1, count + 1):
-            siblings.append(
-                subprocess.Popen(
-                    [*command, SLOT_FLAG, str(slot)], pass_fds=(descriptor, counts.descriptor)
-                )
-            )
-    except OSError as error:  # the first process still serves: fewer cores, not no service
-        log.error("could not start a sibling server process: %s", error)
-    if siblings:
-        log.info(
-            "started %d sibling server processes: %s", len(siblings), [s.pid for s in siblings]
+class Siblings:
+    """The first process's siblings: `python -m search serve <serve_args>` serving
+    `listener` and sharing `counts` (slots 1..count), each replaced if it dies."""
+
+    def __init__(
+        self,
+        count: int,
+        listener: socket.socket,
+        counts: ConnectionCounts,
+        serve_args: Sequence[str],
+    ) -> None:
+        self._fds = (listener.fileno(), counts.descriptor)
+        self._command = [sys.executable, "-m", "search", "serve", *serve_args]
+        self._command += [LISTEN_FD_FLAG, str(self._fds[0]), COUNTS_FD_FLAG, str(self._fds[1])]
+        self._counts = counts
+        self._processes: dict[int, subprocess.Popen[bytes] | None] = dict.fromkeys(
+            range(1, count + 1)
         )
-    return siblings
+        self._started_at: dict[int, float] = {}
+        self._next_try: dict[int, float] = {}
+        self._backoff: dict[int, float] = {}
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._supervisor: threading.Thread | None = None
 
+    @property
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [p.pid for p in self._processes.values() if p is not None]
 
-def stop_siblings(siblings: Sequence[subprocess.Popen[bytes]]) -> None:
-    """Terminate the siblings and wait for them (each finishes its requests first)."""
-    for sibling in siblings:
-        if sibling.poll() is None:
-            sibling.terminate()
-    for sibling in siblings:
+    def start(self) -> None:
+        """Start every sibling now, and replace each one that dies from now on."""
+        with self._lock:
+            for slot in self._processes:
+                self._start(slot)
+        if self.pids:
+            log.info("started %d sibling server processes: %s", len(self.pids), self.pids)
+        self._supervisor = threading.Thread(
+            target=self._supervise, daemon=True, name="sibling-supervisor"
+        )
+        self._supervisor.start()
+
+    def stop(self) -> None:
+        """Terminate the siblings and wait for them (each finishes its requests
+        first); none is replaced from now on."""
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join()
+        with self._lock:
+            running = [p for p in self._processes.values() if p is not None]
+        for sibling in running:
+            if sibling.poll() is None:
+                sibling.terminate()
+        for sibling in running:
+            try:
+                sibling.wait(timeout=_STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                sibling.kill()
+                sibling.wait()
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(_SUPERVISE_S):
+            with self._lock:
+                for slot, process in self._processes.items():
+                    if process is not None and process.poll() is not None:
+                        self._lost(slot, process)
+                    elif process is None and time.monotonic() >= self._next_try.get(slot, 0):
+                        self._start(slot)
+                        if self._processes[slot] is not None:
+                            log.info("sibling server process %d started again", slot)
+
+    def _lost(self, slot: int, process: subprocess.Popen[bytes]) -> None:
+        self._counts.mark_absent(slot)
+        self._processes[slot] = None
+        lived = time.monotonic() - self._started_at[slot]
+        if lived < _SHORT_LIFE_S:
+            delay = self._backoff.get(slot, _FIRST_BACKOFF_S / 2) * 2
+            self._backoff[slot] = min(delay, _MAX_BACKOFF_S)
+        else:
+            self._backoff.pop(slot, None)
+        wait = self._backoff.get(slot, 0.0)
+        self._next_try[slot] = time.monotonic() + wait
+        log.warning(
+            "sibling server process %d (pid %d) exited with %s after %.0f s; starting "
+            "another in %.0f s",
+            slot, process.pid, process.returncode, lived, wait,
+        )  # fmt: skip
+
+    def _start(self, slot: int) -> None:
         try:
-            sibling.wait(timeout=_STOP_WAIT_S)
-        except subprocess.TimeoutExpired:
-            sibling.kill()
-            sibling.wait()
+            process = subprocess.Popen([*self._command, SLOT_FLAG, str(slot)], pass_fds=self._fds)
+        except OSError as error:  # the first process still serves: fewer cores, not none
+            log.error("could not start sibling server process %d: %s", slot, error)
+            self._next_try[slot] = time.monotonic() + _MAX_BACKOFF_S
+            return
+        self._processes[slot] = process
+        self._started_at[slot] = time.monotonic()
 
 
 def exit_with_parent() -> None:

@@ -98,6 +98,28 @@ def test_a_killed_first_process_takes_its_siblings_with_it(index_dir: Path) -> N
         assert _gone_within(siblings, 15), "siblings outlived a killed serve"
 
 
+def test_a_dead_sibling_is_replaced_and_serves(index_dir: Path) -> None:
+    env = {"SEARCH_PROCESSES": "2", "SEARCH_QUERY_TRANSLATION": "off"}
+    with running_server(index_dir, checkout=REPO_ROOT, environment=env) as server:
+        server.wait_until_idle()
+        (sibling,) = server.server_pids()[1:]
+        os.kill(sibling, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        replacement: list[int] = []
+        while time.monotonic() < deadline and not replacement:
+            replacement = [pid for pid in server.server_pids()[1:] if pid != sibling]
+            time.sleep(0.2)
+        assert replacement, "the killed sibling was not replaced"
+        server.wait_until_idle()  # the replacement has loaded its engine
+        os.kill(server.process.pid, signal.SIGSTOP)  # only the replacement can answer
+        try:
+            body = _search(server.host, server.port, "hurricane landfall")
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+        results = body["results"]
+        assert isinstance(results, list) and results[0]["article_id"] == "en/hurricane.txt"
+
+
 def test_a_bad_process_count_is_refused(index_dir: Path) -> None:
     refused = subprocess.run(
         [sys.executable, "-m", "search", "serve", "--index", str(index_dir), "--processes", "0"],

@@ -131,16 +131,21 @@ def machine_busy_seconds() -> float:
 
 
 def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`. The kernel lists a child under the thread that
+    started it, and ours start from several (loading, warming translators,
+    replacing siblings): every thread's list is read."""
     found: list[int] = []
     pending = [pid]
     while pending:
         parent = pending.pop()
-        try:
-            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-        except OSError:
-            continue
-        found.extend(int(child) for child in children)
-        pending.extend(int(child) for child in children)
+        children = []
+        for listing in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                children += [int(child) for child in listing.read_text().split()]
+            except OSError:  # the thread or the process has just ended
+                continue
+        found.extend(children)
+        pending.extend(children)
     return found
 
 
