@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from search.bench.server import running_server
+from search.bench.server import RunningServer, running_server
 from search.sibling_processes import ConnectionCounts
 from tests.conftest import REPO_ROOT
 from tests.corpus import write_corpus
@@ -48,6 +48,19 @@ def _search(host: str, port: int, query: str) -> dict[str, object]:
         connection.close()
 
 
+def _top_article_with_the_first_stopped(server: RunningServer) -> object:
+    """The top result's article for a search answered while the first process is
+    stopped: only a sibling can accept and answer it."""
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        body = _search(server.host, server.port, "hurricane landfall")
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+    results = body["results"]
+    assert isinstance(results, list) and results
+    return results[0]["article_id"]
+
+
 def _gone_within(pids: list[int], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -63,14 +76,7 @@ def test_a_sibling_serves_searches_on_the_same_port(index_dir: Path) -> None:
         server.wait_until_idle()
         (sibling,) = server.server_pids()[1:]
         assert _search(server.host, server.port, "hurricane landfall")["results"]
-        # with the first process stopped, only the sibling can accept and answer
-        os.kill(server.process.pid, signal.SIGSTOP)
-        try:
-            body = _search(server.host, server.port, "hurricane landfall")
-        finally:
-            os.kill(server.process.pid, signal.SIGCONT)
-        results = body["results"]
-        assert isinstance(results, list) and results[0]["article_id"] == "en/hurricane.txt"
+        assert _top_article_with_the_first_stopped(server) == "en/hurricane.txt"
         server.process.terminate()
         server.process.wait(timeout=30)
         assert _gone_within([sibling], 15), "a stopped serve left its sibling running"
@@ -111,13 +117,7 @@ def test_a_dead_sibling_is_replaced_and_serves(index_dir: Path) -> None:
             time.sleep(0.2)
         assert replacement, "the killed sibling was not replaced"
         server.wait_until_idle()  # the replacement has loaded its engine
-        os.kill(server.process.pid, signal.SIGSTOP)  # only the replacement can answer
-        try:
-            body = _search(server.host, server.port, "hurricane landfall")
-        finally:
-            os.kill(server.process.pid, signal.SIGCONT)
-        results = body["results"]
-        assert isinstance(results, list) and results[0]["article_id"] == "en/hurricane.txt"
+        assert _top_article_with_the_first_stopped(server) == "en/hurricane.txt"
 
 
 def test_a_bad_process_count_is_refused(index_dir: Path) -> None:
