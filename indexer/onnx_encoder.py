@@ -17,17 +17,21 @@ loads neither torch nor transformers: a query process stays small and starts fas
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from indexer.errors import ModelLoadError
 from indexer.model_stamp import file_sha256, sha256_matches
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 __all__ = [
     "CONFIG_FILE",
@@ -157,15 +161,16 @@ class OnnxEncoder:
             raise
         except Exception as error:  # onnxruntime and tokenizers raise their own kinds
             raise ModelLoadError(f"Cannot load the ONNX encoder in {directory}: {error}") from error
-        self._counter = tokenizer  # counts whole texts: no padding, no truncation
-        tokenizer = Tokenizer.from_str(tokenizer.to_str())
         tokenizer.no_padding()  # padding is done here, per length-sorted batch
         tokenizer.enable_truncation(
             self.config.max_seq_length, direction=self.config.truncation_side
         )
-        self._counter.no_padding()
-        self._counter.no_truncation()
         self._tokenizer = tokenizer
+        # Counting whole texts needs a second tokenizer (no truncation), and only
+        # chunking counts: it is read on first use. Reading one holds the GIL for
+        # ~50 ms, on `serve`'s start-up path, where no query ever counts.
+        self._counter: Tokenizer | None = None
+        self._counter_lock = threading.Lock()
         self.directory = directory
         self.model_ref = model_ref
         self.dimension = self.config.dimension
@@ -184,8 +189,19 @@ class OnnxEncoder:
         (the same tokenizer file): chunking sizes passages with it."""
         if not texts:
             return []
-        encodings = self._counter.encode_batch(list(texts), add_special_tokens=False)
+        encodings = self._counting_tokenizer().encode_batch(list(texts), add_special_tokens=False)
         return [len(encoding.ids) for encoding in encodings]
+
+    def _counting_tokenizer(self) -> Tokenizer:
+        with self._counter_lock:
+            if self._counter is None:
+                from tokenizers import Tokenizer
+
+                counter = Tokenizer.from_file(str(self.directory / TOKENIZER_FILE))
+                counter.no_padding()
+                counter.no_truncation()
+                self._counter = counter
+            return self._counter
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> npt.NDArray[np.float32]:
         """Shape (len(texts), dimension), float32, unit-length rows, in input order.

@@ -140,6 +140,18 @@ def test_batches_side_by_side_give_the_rows_of_one_at_a_time_in_input_order(
     )
 
 
+def test_token_counts_are_the_models_and_untruncated(
+    export: ExportedModel, encoder: Encoder, sample: list[str]
+) -> None:
+    onnx = _encoder(export, encoder, "int8")
+    texts = ["short", "", "¿Dónde?", *sample[:20]]
+    counts = onnx.count_tokens(texts)
+    assert counts == encoder.count_tokens(texts)
+    assert max(counts) > onnx.max_passage_tokens  # counting never truncates...
+    assert onnx.encode(sample[:20]).shape == (20, encoder.dimension)  # ...embedding does
+    assert onnx.count_tokens(texts) == counts  # the counter, read once, is kept
+
+
 def test_concurrent_calls_share_one_session(
     export: ExportedModel, encoder: Encoder, sample: list[str]
 ) -> None:
