@@ -141,13 +141,13 @@ def _serve_settings(args: argparse.Namespace, settings: ServiceSettings) -> Serv
 
 
 def _write_access(settings: ServiceSettings) -> WriteAccess | None:
-    from search.write_api import WriteAccess
-
     log = logging.getLogger("search")
     if not settings.writes:
         if settings.write_token is not None:
             log.warning("SEARCH_WRITE_TOKEN is set but writes are off: add --allow-writes")
         return None
+    from search.write_api import WriteAccess  # its modules load only with writes on
+
     if settings.write_token is None:
         log.warning("writes on without a token: any process on this machine can write")
     else:

@@ -5,7 +5,10 @@ client's delayed ACK), and the app is built before its engine has loaded."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from search.app import create_app
 from search.background_server import free_port
 from search.cli import _bind
 from search.engine import SearchEngine
+from tests.conftest import REPO_ROOT
 from tests.corpus import write_corpus
 from tests.fake_encoder import FakeEncoder, build_fake_index
 
@@ -53,3 +57,28 @@ def test_the_app_is_built_first_and_given_its_engine_before_serving(tmp_path: Pa
     with TestClient(app) as client:  # the lifespan starts the reload watcher on it
         assert client.get("/api/health").status_code == 200
         assert client.get("/api/search", params={"q": "hurricane"}).json()["results"]
+
+
+_WRITE_MODULES = ("search.write_api", "search.writer", "indexer.articles", "indexer.update")
+
+
+@pytest.mark.parametrize("writes", ["off", "on"])
+def test_the_write_api_loads_only_with_writes_on(writes: str) -> None:
+    # ~0.08 s of imports on start-up's critical path (article readers, YAML, updates)
+    script = f"""
+import sys
+from search.app import create_app
+from search.cli import _write_access
+from search.settings import ServiceSettings
+
+settings = ServiceSettings.from_env({{"SEARCH_WRITES": {writes!r}}})
+create_app(None, reload_seconds=0, writes=_write_access(settings))
+print(sorted(m for m in {_WRITE_MODULES!r} if m in sys.modules))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = result.stdout.strip()
+    assert loaded == ("[]" if writes == "off" else str(sorted(_WRITE_MODULES)))
