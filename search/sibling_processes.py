@@ -56,6 +56,7 @@ __all__ = [
     "ConnectionCounts",
     "Siblings",
     "exit_with_parent",
+    "restart_delay",
 ]
 
 log = logging.getLogger(__name__)
@@ -138,23 +139,19 @@ class Siblings:
         )
         self._started_at: dict[int, float] = {}
         self._next_try: dict[int, float] = {}
-        self._backoff: dict[int, float] = {}
+        self._delay: dict[int, float] = {}  # the last wait before a restart, per slot
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._supervisor: threading.Thread | None = None
-
-    @property
-    def pids(self) -> list[int]:
-        with self._lock:
-            return [p.pid for p in self._processes.values() if p is not None]
 
     def start(self) -> None:
         """Start every sibling now, and replace each one that dies from now on."""
         with self._lock:
             for slot in self._processes:
                 self._start(slot)
-        if self.pids:
-            log.info("started %d sibling server processes: %s", len(self.pids), self.pids)
+            started = [p.pid for p in self._processes.values() if p is not None]
+        if started:
+            log.info("started %d sibling server processes: %s", len(started), started)
         self._supervisor = threading.Thread(
             target=self._supervise, daemon=True, name="sibling-supervisor"
         )
@@ -193,12 +190,7 @@ class Siblings:
         self._counts.mark_absent(slot)
         self._processes[slot] = None
         lived = time.monotonic() - self._started_at[slot]
-        if lived < _SHORT_LIFE_S:
-            delay = self._backoff.get(slot, _FIRST_BACKOFF_S / 2) * 2
-            self._backoff[slot] = min(delay, _MAX_BACKOFF_S)
-        else:
-            self._backoff.pop(slot, None)
-        wait = self._backoff.get(slot, 0.0)
+        wait = self._delay[slot] = restart_delay(lived, self._delay.get(slot, 0.0))
         self._next_try[slot] = time.monotonic() + wait
         log.warning(
             "sibling server process %d (pid %d) exited with %s after %.0f s; starting "
@@ -215,6 +207,15 @@ class Siblings:
             return
         self._processes[slot] = process
         self._started_at[slot] = time.monotonic()
+
+
+def restart_delay(lived_s: float, last_delay_s: float) -> float:
+    """Seconds to wait before starting a sibling that died after `lived_s` seconds
+    again: none after a long life; after a short one (it died starting up), twice
+    the last wait, from `_FIRST_BACKOFF_S` up to `_MAX_BACKOFF_S`."""
+    if lived_s >= _SHORT_LIFE_S:
+        return 0.0
+    return min(max(last_delay_s * 2, _FIRST_BACKOFF_S), _MAX_BACKOFF_S)
 
 
 def exit_with_parent() -> None:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 from search.bench.server import RunningServer, running_server
-from search.sibling_processes import ConnectionCounts
+from search.sibling_processes import ConnectionCounts, restart_delay
 from tests.conftest import REPO_ROOT
 from tests.corpus import write_corpus
 
@@ -142,6 +142,23 @@ def test_connection_counts_say_when_a_process_has_two_more_than_the_least_busy()
     assert not third.should_close(2)  # 2, 3, 2
     with pytest.raises(ValueError, match="slot 3"):
         ConnectionCounts.attach(first.descriptor, 3)
+
+
+def test_an_absent_process_is_never_the_least_busy() -> None:
+    first = ConnectionCounts.create(2)
+    assert first.should_close(2)  # 2, 0: the sibling is the least busy
+    first.mark_absent(1)  # it died: steer nothing towards it
+    assert not first.should_close(5)
+
+
+def test_a_sibling_dying_at_start_waits_longer_each_time() -> None:
+    waits, last = [], 0.0
+    for _ in range(8):
+        last = restart_delay(2.0, last)
+        waits.append(last)
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    assert restart_delay(3600.0, 60.0) == 0.0  # it had served a while: at once
+    assert restart_delay(2.0, 0.0) == 1.0  # and the doubling starts again
 
 
 def test_a_busier_process_closes_connections_until_both_have_some(index_dir: Path) -> None:
