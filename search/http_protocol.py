@@ -3,7 +3,8 @@
 httptools (llhttp, in C) parses a request in a fraction of the time h11 (pure
 Python) takes: measured side by side on the seeds index, a hybrid search over HTTP
 p50 0.65-1.35 ms faster, `/api/health` 0.4 ms faster (2026-11-22, three servers
-interleaved, `/tmp/lab/httpab.py`). Two things h11 did need doing here instead:
+interleaved; README, "HTTP parsing, start-up, supervised siblings"). Two things
+h11 did need doing here instead:
 
 - h11 bounds the head it buffers; uvicorn's httptools protocol appends every piece
   of the URL to one bytes object and httptools a header's value, so one request
@@ -49,7 +50,9 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     # request (or the connection's start) until the parser calls the head complete.
     _head_bytes = 0
     _reading_head = True
-    _refused = False  # answered and closing: the parser's later callbacks are ignored
+    # Answered and closing: nothing more is parsed, and the callbacks that would act
+    # on the refused request (it has no cycle) do nothing.
+    _refused = False
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -61,14 +64,6 @@ class BoundedHeadProtocol(HttpToolsProtocol):
                 self._refuse(431, "head_too_large", message)
                 return
         super().data_received(data)
-
-    def on_url(self, url: bytes) -> None:
-        if not self._refused:
-            super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._refused:
-            super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         if self._refused:
