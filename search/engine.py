@@ -49,7 +49,7 @@ from search.ordering import order_matches
 from search.passage_translation import PassageTranslator
 from search.plan import DEFAULT_TRANSLATED_BOOST, QueryPlan
 from search.query_embedding import QueryEmbedder
-from search.query_language_hint import may_be_spanish
+from search.query_language_hint import evident_language, may_be_spanish
 from search.query_parser import ParsedQuery, parse_query
 from search.query_translation import QueryTranslations, QueryTranslator, Translator
 from search.results import ResultBuilder
@@ -276,12 +276,17 @@ class SearchEngine:
         while another translates it: `_plan` then finds its vector cached. They
         overlap on 2 cores: an English query used to pay translation (5-8 ms p50 on a
         quiet machine) and encoding (10-12 ms) one after the other; measured on 400
-        XQuAD questions, `search` p50 0.885x for English ones, Spanish unchanged."""
+        XQuAD questions, `search` p50 0.885x for English ones, Spanish unchanged.
+        A query whose language is evident is translated out of it only."""
         if not wanted:
             return QueryTranslations()
         text = parsed.positive_text()
         translate = functools.partial(
-            self._translator.translate, text, names=loaded.vocabulary, phrases=parsed.phrases
+            self._translator.translate,
+            text,
+            names=loaded.vocabulary,
+            phrases=parsed.phrases,
+            language=evident_language(text),
         )
         if embed_meanwhile and self._translator.available and not may_be_spanish(text):
             pending = self._helpers.submit(translate)

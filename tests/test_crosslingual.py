@@ -232,3 +232,70 @@ def test_embedding_while_translating_changes_no_result(
         assert [(r.passage_id, r.score) for r in early.results] == [
             (r.passage_id, r.score) for r in late.results
         ]
+
+
+class _CountingTranslator:
+    """The real translator, recording which directions it is asked."""
+
+    def __init__(self, inner: ApertiumTranslator) -> None:
+        self.inner = inner
+        self.asked: set[tuple[str, str]] = set()
+
+    def translate(self, text: str, *, source: str, target: str) -> str | None:
+        self.asked.add((source, target))
+        return self.inner.translate(text, source=source, target=target)
+
+    def close(self) -> None:
+        """The fixture's translator is shared: closed by its fixture."""
+
+
+@needs_apertium
+@pytest.mark.parametrize(
+    ("query", "directions"),
+    [
+        ("Who attacked the security chief?", {("en", "es")}),
+        ("¿Quién atacó al jefe de seguridad?", {("es", "en")}),
+        ("security chief ataque", {("en", "es"), ("es", "en")}),  # no function word
+    ],
+)
+def test_a_query_of_evident_language_is_translated_out_of_it_only(
+    english_engine: SearchEngine,
+    translator: ApertiumTranslator,
+    query: str,
+    directions: set[tuple[str, str]],
+) -> None:
+    counting = _CountingTranslator(translator)
+    engine = SearchEngine(
+        english_engine.index_dir, encoder=english_engine.given_encoder, translator=counting
+    )
+    response = engine.search(SearchRequest(query=query, mode="hybrid", limit=3))
+    assert counting.asked == directions
+    assert response.results[0].article_id == "en/harfuch-attack.txt"
+
+
+@needs_apertium
+def test_translating_one_way_changes_no_result(
+    english_engine: SearchEngine, spanish_engine: SearchEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queries of evident language skip the direction into their own language; made
+    to translate both ways, they rank the same: that direction's output repeats the
+    query and is dropped."""
+    import search.engine
+
+    queries = [
+        "Who attacked the security chief?",
+        "voters elect the next president",
+        "¿Quién atacó al jefe de seguridad?",
+        "los votantes eligen al próximo presidente",
+    ]
+    engines = (english_engine, spanish_engine)
+    one_way = [e.search(SearchRequest(query=q, mode="hybrid")) for e in engines for q in queries]
+    for engine in engines:
+        engine.clear_caches()
+    monkeypatch.setattr(search.engine, "evident_language", lambda text: None)
+    both = [e.search(SearchRequest(query=q, mode="hybrid")) for e in engines for q in queries]
+    for one, two in zip(one_way, both, strict=True):
+        assert one.translations == two.translations
+        assert [(r.passage_id, r.score) for r in one.results] == [
+            (r.passage_id, r.score) for r in two.results
+        ]

@@ -1,5 +1,6 @@
-"""Both directions of a query are translated at once, and a pool serves a direction
-with a translator that is busy in the other one."""
+"""Both directions of a query are translated at once (only the one out of its
+language when that is known), and a pool serves a direction with a translator that
+is busy in the other one."""
 
 from __future__ import annotations
 
@@ -97,3 +98,31 @@ def test_a_translator_added_to_a_closed_pool_is_closed() -> None:
     late = MeetingTranslator(parties=1)
     pool.add(late)
     assert late.closed
+
+
+class RecordingTranslator:
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str, str]] = []
+
+    def translate(self, text: str, *, source: str, target: str) -> str | None:
+        self.asked.append((text, source, target))
+        return {"en": "the attack", "es": "el ataque"}[target]
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("language", "target"), [("en", "es"), ("es", "en")])
+def test_a_known_language_is_translated_out_of_it_only(language: str, target: str) -> None:
+    translator = RecordingTranslator()
+    translations = QueryTranslator(translator).translate(
+        'ataque "attack plan"', phrases=["attack plan"], language=language
+    )
+    assert {(source, to) for _, source, to in translator.asked} == {(language, target)}
+    assert translations.texts.keys() == {target}
+    assert translations.phrases == {"attack plan": {target: translations.texts[target]}}
+
+
+def test_an_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match="'fr'"):
+        QueryTranslator(RecordingTranslator()).translate("x", language="fr")
