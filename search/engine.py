@@ -242,23 +242,28 @@ class SearchEngine:
                 keyword_rows=keyword_rows,
             )
 
+        results = [build(hit) for hit in page]
+        closest_results = [build(hit) for hit in closest]
+        facets = count_facets(facts, (hit.key for hit in matches), lang_scope=request.lang_scope)
+        did_you_mean = self._suggester.suggest(snapshot, parsed, request.query)
         return SearchResponse(
             query=request.query,
             mode=request.mode,
             total=len(matches),
             offset=request.offset,
             limit=request.limit,
+            # the whole search: results, facets and the suggestion were built above
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             generation=snapshot.generation,
-            results=[build(hit) for hit in page],
+            results=results,
             translations=translations.texts,
             notes=[
                 *translations.notes,
                 *(f"source {name!r} is not a source of this index" for name in sources.unknown),
             ],
-            closest=[build(hit) for hit in closest],
-            facets=count_facets(facts, (hit.key for hit in matches), lang_scope=request.lang_scope),
-            did_you_mean=self._suggester.suggest(snapshot, parsed, request.query),
+            closest=closest_results,
+            facets=facets,
+            did_you_mean=did_you_mean,
             meaning_floor=floor if "semantic" in runs else None,
         )
 
