@@ -22,6 +22,7 @@ from indexer.layout import ArticleRecord
 from indexer.metadata_store import MetadataStore
 from indexer.names import case_counts
 from search.heap import return_freed_memory
+from search.lru import LruCache
 
 __all__ = [
     "SYNCHRONOUS_VOCABULARY_ARTICLES",
@@ -34,6 +35,7 @@ __all__ = [
 # Up to this many articles the counts are made while the generation loads (~1 s);
 # above, in a background thread, so start-up does not grow with the archive.
 SYNCHRONOUS_VOCABULARY_ARTICLES = 20_000
+_WORDS_REMEMBERED = 16_384  # (language, word) pairs per generation: ~3 MB at most
 
 
 class CaseVocabulary(Protocol):
@@ -52,17 +54,40 @@ class CaseVocabulary(Protocol):
 
 class StoredCaseVocabulary:
     """The counts in the metadata store's `case_words` table: one indexed SQLite
-    query per query's words (tens of microseconds), at any archive size."""
+    query per query's words (tens of microseconds), at any archive size.
 
-    def __init__(self, store: MetadataStore) -> None:
+    Answers are remembered per word (a published generation never changes, and
+    each generation has its own vocabulary): a query asks for its words twice,
+    for name protection before translation and for the names-only test of the
+    legs, and most words recur across queries. Each SQLite call releases the GIL
+    and must win it back, which under concurrent requests costs more than the
+    lookup itself.
+    """
+
+    def __init__(self, store: MetadataStore, *, capacity: int = _WORDS_REMEMBERED) -> None:
         self._store = store
+        # (lang, word) -> counts, or None for a word no `lang` text contains
+        self._known: LruCache[tuple[str, str], tuple[tuple[int, int] | None]] = LruCache(capacity)
 
     @property
     def ready(self) -> bool:
         return True
 
     def case_counts(self, words: Sequence[str], *, lang: str) -> Mapping[str, tuple[int, int]]:
-        return self._store.case_words(words, lang=lang)
+        counts: dict[str, tuple[int, int]] = {}
+        unknown = []
+        for word in dict.fromkeys(words):
+            known = self._known.get((lang, word))
+            if known is None:
+                unknown.append(word)
+            elif known[0] is not None:
+                counts[word] = known[0]
+        if unknown:
+            found = self._store.case_words(unknown, lang=lang)
+            for word in unknown:
+                self._known.put((lang, word), (found.get(word),))
+            counts.update(found)
+        return counts
 
 
 class InMemoryCaseVocabulary:
