@@ -46,7 +46,7 @@ import hashlib
 import queue
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import astuple
 from datetime import date
 from pathlib import Path
@@ -119,11 +119,11 @@ _ARTICLE = "SELECT id, title, text, lang, date, source, url FROM articles"
 _PASSAGE = (
     "SELECT row, passage_id, article_id, lang, start_offset, end_offset, boilerplate FROM passages"
 )
-_SHOWN_PASSAGE = (
+_SHOWN_PASSAGES = (
     "SELECT p.row, p.passage_id, p.article_id, p.lang, p.start_offset, p.end_offset, "
     "p.boilerplate, a.title, a.lang, a.date, a.source, a.url, "
     "substr(a.text, p.start_offset + 1, p.end_offset - p.start_offset) "
-    "FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.row = ?"
+    "FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.row IN ({marks})"
 )
 
 
@@ -463,19 +463,31 @@ class MetadataStore:
         ]
 
     def shown_passage(self, row: int) -> tuple[PassageRecord, ArticleHeading, str] | None:
-        """A search result's data in one query: the passage, its article's heading and
-        its characters (cut by SQLite), never the article's whole text. Three queries
-        (passage, article, passage_text) cost 3x the SQLite round trips, and `article`
-        copied the whole text out, megabytes for a long article, to show its title."""
-        found = self._sql(_SHOWN_PASSAGE, (row,))
-        if not found:
-            return None
-        values = found[0]
-        return (
-            PassageRecord(*values[:7]),
-            ArticleHeading(values[2], *values[7:12]),
-            str(values[12]),
-        )
+        """A search result's data: the passage, its article's heading and its
+        characters (cut by SQLite), never the article's whole text."""
+        return self.shown_passages([row]).get(row)
+
+    def shown_passages(
+        self, rows: Collection[int]
+    ) -> dict[int, tuple[PassageRecord, ArticleHeading, str]]:
+        """`shown_passage` of each row, for a page of results in one query; rows with
+        no passage are left out. Three queries per result (passage, article,
+        passage_text) cost 3x the SQLite round trips, and `article` copied the whole
+        text out, megabytes for a long article, to show its title. One query per
+        result still released and retook the GIL for each: with 4 requests at once,
+        each retake waited on another request's Python."""
+        distinct = list(dict.fromkeys(rows))
+        shown: dict[int, tuple[PassageRecord, ArticleHeading, str]] = {}
+        for at in range(0, len(distinct), _BATCH):
+            part = distinct[at : at + _BATCH]
+            marks = ", ".join("?" * len(part))
+            for values in self._sql(_SHOWN_PASSAGES.format(marks=marks), part):
+                shown[int(values[0])] = (
+                    PassageRecord(*values[:7]),
+                    ArticleHeading(values[2], *values[7:12]),
+                    str(values[12]),
+                )
+        return shown
 
     def passage_text(self, row: int) -> str | None:
         """The passage's characters, cut by SQLite (substr counts characters, like str)."""

@@ -42,7 +42,6 @@ from search.models import (
     ArticleView,
     SearchRequest,
     SearchResponse,
-    SearchResult,
     SourceList,
 )
 from search.ordering import order_matches
@@ -232,18 +231,15 @@ class SearchEngine:
         page = ordered[request.offset : request.offset + request.limit]
         closest = rest[: min(request.limit, CLOSEST_SHOWN)] if not matches else []
 
-        def build(hit: FusedHit) -> SearchResult:
-            return self._results.build(
-                snapshot,
-                hit,
-                plan,
-                highlight=request.highlight,
-                floor=floor,
-                keyword_rows=keyword_rows,
-            )
-
-        results = [build(hit) for hit in page]
-        closest_results = [build(hit) for hit in closest]
+        shown = self._results.build_all(
+            snapshot,
+            [*page, *closest],
+            plan,
+            highlight=request.highlight,
+            floor=floor,
+            keyword_rows=keyword_rows,
+        )
+        results, closest_results = shown[: len(page)], shown[len(page) :]
         facets = count_facets(facts, (hit.key for hit in matches), lang_scope=request.lang_scope)
         did_you_mean = self._suggester.suggest(snapshot, parsed, request.query)
         return SearchResponse(

@@ -3,8 +3,9 @@ and why each one matched."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
+from indexer.layout import ArticleHeading, PassageRecord
 from search.feedback import FEEDBACK_LEG
 from search.fusion import FusedHit
 from search.highlight import Highlighter
@@ -20,19 +21,45 @@ class ResultBuilder:
     def __init__(self, highlighter: Highlighter) -> None:
         self._highlighter = highlighter
 
-    def build(
+    def build_all(
         self,
         snapshot: IndexSnapshot,
-        hit: FusedHit,
+        hits: Sequence[FusedHit],
         plan: QueryPlan,
         *,
         highlight: bool = True,
         floor: float | None = None,
         keyword_rows: Collection[int] = (),
-    ) -> SearchResult:
-        """`floor`: the meaning floor of `search.matching` (None: not applied);
+    ) -> list[SearchResult]:
+        """A result per hit, in order, from one read of the store for all of them.
+
+        `floor`: the meaning floor of `search.matching` (None: not applied);
         `keyword_rows`: passages known to hold a query word (semantic mode)."""
-        passage, article, text = snapshot.shown_passage(hit.key)
+        shown = snapshot.shown_passages([hit.key for hit in hits])
+        return [
+            self._build(
+                *shown[hit.key],
+                hit,
+                plan,
+                highlight=highlight,
+                floor=floor,
+                keyword_rows=keyword_rows,
+            )
+            for hit in hits
+        ]
+
+    def _build(
+        self,
+        passage: PassageRecord,
+        article: ArticleHeading,
+        text: str,
+        hit: FusedHit,
+        plan: QueryPlan,
+        *,
+        highlight: bool,
+        floor: float | None,
+        keyword_rows: Collection[int],
+    ) -> SearchResult:
         text = text.strip()
         highlights = (
             self._highlighter.highlights(

@@ -13,7 +13,7 @@ apart, and neither retriever ever returns a dead row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,11 +124,16 @@ class IndexSnapshot:
         """The article's passages in text order."""
         return self.store.passages_of(article_id)
 
-    def shown_passage(self, row: int) -> tuple[PassageRecord, ArticleHeading, str]:
-        """The passage at `row`, its article's heading and its text, for a result."""
-        shown = self.store.shown_passage(row)
-        if shown is None:
-            raise IndexCorruptError(f"{self.paths.root}: no live passage at row {row}. {_REBUILD}")
+    def shown_passages(
+        self, rows: Collection[int]
+    ) -> dict[int, tuple[PassageRecord, ArticleHeading, str]]:
+        """Each row's passage, its article's heading and its text, for a page of results."""
+        shown = self.store.shown_passages(rows)
+        missing = [row for row in rows if row not in shown]
+        if missing:
+            raise IndexCorruptError(
+                f"{self.paths.root}: no live passage at row {missing[0]}. {_REBUILD}"
+            )
         return shown
 
     def passage_text(self, row: int) -> str:

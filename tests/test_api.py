@@ -79,13 +79,13 @@ def test_took_ms_covers_building_the_results(
     from search.results import ResultBuilder
 
     search(client, q="hurricane Acapulco", limit=3)  # warm: the model, the caches
-    original = ResultBuilder.build
+    original = ResultBuilder._build
 
     def slow_build(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         time.sleep(0.2)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(ResultBuilder, "build", slow_build)
+    monkeypatch.setattr(ResultBuilder, "_build", slow_build)
     body = search(client, q="hurricane Acapulco", limit=3)
     built = len(body["results"]) + len(body.get("closest", []))
     assert built >= 1

@@ -27,16 +27,18 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
 
 
 def test_every_stage_is_timed_and_the_timers_come_off(engine: SearchEngine) -> None:
-    originals = (LexicalRetriever.search, ResultBuilder.build, search.fusion.fuse)
+    originals = (LexicalRetriever.search, ResultBuilder.build_all, search.fusion.fuse)
     breakdown = stage_breakdown(engine, ["hurricane landfall", "AND (", "sequía"], mode="hybrid")
-    assert (LexicalRetriever.search, ResultBuilder.build, search.fusion.fuse) == originals
+    assert (LexicalRetriever.search, ResultBuilder.build_all, search.fusion.fuse) == originals
     expected = {stage for stage, *_ in STAGES}
     assert expected <= set(breakdown.stages)
     assert breakdown.stages["engine.search, total"].count == 3
     assert breakdown.stages["fusion"].p50 > 0  # hybrid: two legs were fused
     assert breakdown.builds  # result builds were recorded for the replay
+    built = sum(len(args[2]) for _, args, _ in breakdown.builds)  # (builder, snapshot, hits, plan)
     page = result_building_ms(breakdown.builds, page=1)
-    assert page.count == len(breakdown.builds) and page.p50 > 0
+    assert page.count == built and page.p50 > 0
+    assert result_building_ms(breakdown.builds, page=built).count == 1
 
 
 def test_fusion_is_measured_for_both_methods() -> None:

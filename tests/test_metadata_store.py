@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -102,6 +104,24 @@ def test_a_shown_passage_is_the_passage_its_heading_and_its_text_in_one_read(
             article.text[passage.start : passage.end],
         )
     assert store.shown_passage(99) is None
+
+
+def test_a_page_of_shown_passages_is_one_read_of_each_row(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = MetadataStore.open(store_dir)
+    rows = [passage.row for passage in reversed(PASSAGES)]
+    reads: list[str] = []
+    sql = store._sql
+
+    def counted(query: str, parameters: Sequence[object] = ()) -> list[Any]:
+        reads.append(query)
+        return sql(query, parameters)
+
+    monkeypatch.setattr(store, "_sql", counted)
+    shown = store.shown_passages([*rows, 99, rows[0]])  # 99: no such row; a repeat
+    assert len(reads) == 1
+    assert shown == {row: store.shown_passage(row) for row in rows}
 
 
 def test_columns_are_memory_mapped_and_filter_rows(store_dir: Path) -> None:
