@@ -1,0 +1,49 @@
+"""The did-you-mean suggester remembers each word's correction, per generation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import search.suggest
+from search.engine import EngineOptions, SearchEngine
+from search.query_parser import parse_query
+from search.suggest import Suggester
+from tests.corpus import write_corpus
+from tests.fake_encoder import FakeEncoder, build_fake_index
+
+pytestmark = pytest.mark.fast
+
+FLOODS = {"en/floods.txt": "Floods\n\nHeavy flooding hit the coast of Acapulco on Monday.\n"}
+TYPO = {"en/typo.txt": "River\n\nThe flodding of the river closed two roads.\n"}
+
+
+def _snapshot(root: Path, articles: dict[str, str]):  # type: ignore[no-untyped-def]
+    encoder = FakeEncoder()
+    build_fake_index([write_corpus(root / "corpus", articles)], root / "index", encoder=encoder)
+    options = EngineOptions(query_translation=False)
+    return SearchEngine(root / "index", options=options, encoder=encoder).snapshot  # type: ignore[arg-type]
+
+
+def test_a_word_is_looked_up_once_per_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without = _snapshot(tmp_path / "without", FLOODS)
+    holding = _snapshot(tmp_path / "holding", {**FLOODS, **TYPO})  # "flodding" is a word here
+    looked_up: list[tuple[str, str]] = []
+    unmatched = search.suggest._unmatched
+
+    def counted(snapshot, word):  # type: ignore[no-untyped-def]
+        looked_up.append((snapshot.generation, word))
+        return unmatched(snapshot, word)
+
+    monkeypatch.setattr(search.suggest, "_unmatched", counted)
+    suggester = Suggester()
+    query = "flodding coast"
+    for _ in range(2):
+        suggestion = suggester.suggest(without, parse_query(query), query)
+        assert suggestion is not None and suggestion.query == "flooding coast"
+    assert looked_up == [(without.generation, "flodding"), (without.generation, "coast")]
+    assert suggester.suggest(holding, parse_query(query), query) is None  # its own answer
+    assert len(looked_up) == 4
