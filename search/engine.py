@@ -231,7 +231,7 @@ class SearchEngine:
         page = ordered[request.offset : request.offset + request.limit]
         closest = rest[: min(request.limit, CLOSEST_SHOWN)] if not matches else []
 
-        shown = self._results.build_all(
+        built = self._results.build_all(  # one read of the store for both lists
             snapshot,
             [*page, *closest],
             plan,
@@ -239,7 +239,7 @@ class SearchEngine:
             floor=floor,
             keyword_rows=keyword_rows,
         )
-        results, closest_results = shown[: len(page)], shown[len(page) :]
+        results, closest_results = built[: len(page)], built[len(page) :]
         facets = count_facets(facts, (hit.key for hit in matches), lang_scope=request.lang_scope)
         did_you_mean = self._suggester.suggest(snapshot, parsed, request.query)
         return SearchResponse(
