@@ -64,10 +64,13 @@ class StoredCaseVocabulary:
     lookup itself.
     """
 
-    def __init__(self, store: MetadataStore, *, capacity: int = _WORDS_REMEMBERED) -> None:
+    def __init__(self, store: MetadataStore) -> None:
         self._store = store
-        # (lang, word) -> counts, or None for a word no `lang` text contains
-        self._known: LruCache[tuple[str, str], tuple[tuple[int, int] | None]] = LruCache(capacity)
+        # (lang, word) -> (counts,), or (None,) for a word no `lang` text contains
+        # (the cache's own None means "not asked yet")
+        self._known: LruCache[tuple[str, str], tuple[tuple[int, int] | None]] = LruCache(
+            _WORDS_REMEMBERED
+        )
 
     @property
     def ready(self) -> bool:

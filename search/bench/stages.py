@@ -7,8 +7,8 @@ results with their highlights and snippet windows, and the did-you-mean
 suggestion. An English-looking query is translated on a helper thread while the
 search's own thread encodes it, so the remainder is the total less the stages
 timed on the search's own thread: what the engine does between them (parsing,
-the plan, demotion, grouping, facets) and its wait for the translation. The JSON body
-(`search_body` + `json.dumps`) is timed after each search, outside the engine.
+the plan, demotion, grouping, facets) and its wait for the translation. The JSON
+body (`search_body` + `json.dumps`) is timed after each search, outside the engine.
 
 `result_building_ms` replays the result builds those searches made, in groups of
 ten (a page of results); `fusion_ms` fuses two synthetic legs of 100 candidates.
