@@ -8,12 +8,16 @@ In one run, on one index (default `index/`, the seeds):
    and the two pure steps on their own: a page of 10 results with snippets, and
    fusing 2 x 100 candidates;
 2. a real `python -m search serve` (`search.bench.server`) answering hybrid searches one
-   at a time, in rounds alternating with the query encoder alone and, when
-   `.venv-txtai` exists, txtai's in-process hybrid search over the same passages
-   (`search.bench.txtai_side`): ratios of medians measured side by side;
+   at a time, in rounds alternating with a control (the same server with query
+   translation off), the query encoder alone and, when `.venv-txtai` exists,
+   txtai's in-process hybrid search over the same passages
+   (`search.bench.txtai_side`): ratios of medians measured side by side; the
+   control's ratios carry no goal, they show what the Apertium calls cost;
 3. its resident memory after warm-up, then throughput at 1, 4 and 16 concurrent
-   clients (`search.bench.clients`); then the same throughput from a server of two
-   processes (SEARCH_PROCESSES=2, `search.sibling_processes`);
+   clients (`search.bench.clients`), and the most 4 clients could gain on this
+   machine at the same CPU per request; the control's throughput; then the same
+   throughput from a server of two processes (SEARCH_PROCESSES=2,
+   `search.sibling_processes`);
 4. start-up: `serve` to its first health answer, and `python -m search query`.
 
 Every query is cold: the in-process engine's caches are cleared before each, and
@@ -26,6 +30,7 @@ assertions.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import itertools
 import json
@@ -56,6 +61,7 @@ _BUILTIN_QUERIES = [
     "homicidios dolosos", "intelligence center threat", "Sheinbaum security strategy",
 ]  # fmt: skip
 
+_NO_TRANSLATION = {"SEARCH_QUERY_TRANSLATION": "off"}
 _MORE_PROCESSES = 2  # one per core of the 2-core machine the goals name
 _GOALS = {
     "results": Goal(2.0, at_most=True, text="<= 2 ms"),
@@ -140,21 +146,30 @@ def _over_http(
     snapshot = engine.snapshot
     model_ref = snapshot.manifest.model.ref
     reason = unavailable_reason(model_ref)
-    with running_server(index_dir) as server:
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(running_server(index_dir))
+        # The control: the same server with query translation off, measured in the
+        # same rounds, shows what the Apertium calls cost against each goal.
+        control = None
+        if engine.translation_available:
+            control = stack.enter_context(running_server(index_dir, environment=_NO_TRANSLATION))
         print(f"\nOver HTTP: `python -m search serve` (pid {server.process.pid}), one client:")
+        txtai = None
         if reason is not None:
             print(f"  txtai side by side: skipped, {reason}")
-            _latency(engine, server, None, queries, rounds=rounds, per_round=per_round)
         else:
             passages = [snapshot.passage_text(p.row) for p in snapshot.store.passages()]
-            with txtai_worker(passages, model_ref=model_ref) as txtai:
-                print(f"  txtai {txtai.passages} passages, indexed in {txtai.build_seconds:.1f} s")
-                _latency(engine, server, txtai, queries, rounds=rounds, per_round=per_round)
+            txtai = stack.enter_context(txtai_worker(passages, model_ref=model_ref))
+            print(f"  txtai {txtai.passages} passages, indexed in {txtai.build_seconds:.1f} s")
+        _latency(engine, server, control, txtai, queries, rounds=rounds, per_round=per_round)
         rss = server.rss_mb()
         apertium = f"(+ {server.children_rss_mb():.0f} MB in Apertium processes)"
         print(line("server RSS after warm-up", f"{rss:7.1f} MB {apertium}", _GOALS["rss"], rss))
         _throughput(server, queries)
         print(line("server RSS after the load", f"{server.rss_mb():7.1f} MB"))
+        if control is not None:
+            print("\nThe control, query translation off (SEARCH_QUERY_TRANSLATION=off; no goal):")
+            _throughput(control, queries, goals=False, levels=((1, 60), (4, 30)))
     processes = {"SEARCH_PROCESSES": str(_MORE_PROCESSES)}
     with running_server(index_dir, environment=processes) as server:
         server.wait_until_idle()
@@ -178,47 +193,74 @@ def _over_http(
 def _latency(
     engine: SearchEngine,
     server: RunningServer,
+    control: RunningServer | None,
     txtai: TxtaiWorker | None,
     queries: Iterator[str],
     *,
     rounds: int,
     per_round: int,
 ) -> None:
-    """Rounds alternate: ours over HTTP, the encoder alone, txtai; each on its own
-    fresh queries, so each round's busy spells fall on all three alike."""
+    """Rounds alternate: ours over HTTP, the control (translation off), the encoder
+    alone, txtai; each on its own fresh queries, so each round's busy spells fall
+    on all of them alike."""
     from search.bench.clients import fetch_ms
 
     encoder = engine.query_encoder
-    samples: dict[str, list[float]] = {"http": [], "encoder": [], "txtai": []}
-    connection = http.client.HTTPConnection(server.host, server.port, timeout=60)
-    for text in _take(queries, 5):  # warm-up: connection, first requests
-        fetch_ms(connection, text, mode="hybrid")
+    servers = {"http": server, "control": control}
+    samples: dict[str, list[float]] = {"http": [], "control": [], "encoder": [], "txtai": []}
+    connections = {
+        name: http.client.HTTPConnection(each.host, each.port, timeout=60)
+        for name, each in servers.items()
+        if each is not None
+    }
+    for text in _take(queries, 5):  # warm-up: connections, first requests
+        for connection in connections.values():
+            fetch_ms(connection, text, mode="hybrid")
         encoder.encode([text])
     for _ in range(rounds):
-        for text in _take(queries, per_round):
-            elapsed = fetch_ms(connection, text, mode="hybrid")
-            if elapsed is not None:
-                samples["http"].append(elapsed)
+        for name, connection in connections.items():
+            for text in _take(queries, per_round):
+                elapsed = fetch_ms(connection, text, mode="hybrid")
+                if elapsed is not None:
+                    samples[name].append(elapsed)
         for text in _take(queries, per_round):
             started = time.perf_counter()
             encoder.encode([text])
             samples["encoder"].append((time.perf_counter() - started) * 1000)
         if txtai is not None:
             samples["txtai"].extend(txtai.time_ms(_take(queries, per_round)))
-    connection.close()
+    for connection in connections.values():
+        connection.close()
     http_, alone = summarise(samples["http"]), summarise(samples["encoder"])
+    without = summarise(samples["control"]) if control is not None else None
     print(line("  HTTP hybrid", str(http_)))
+    if without is not None:
+        print(line("  HTTP hybrid, translation off (control)", str(without)))
     print(line("  query encoder alone (bench process)", str(alone)))
     ratio = http_.p50 / alone.p50
     print(line("  HTTP hybrid p50 / encoder p50", f"{ratio:5.2f}x", _GOALS["vs_encoder"], ratio))
+    if without is not None:
+        print(line("    the control's p50 / encoder p50", f"{without.p50 / alone.p50:5.2f}x"))
     if txtai is not None:
         theirs = summarise(samples["txtai"])
         print(line("  txtai hybrid, in-process", str(theirs)))
         ratio = http_.p50 / theirs.p50
         print(line("  HTTP hybrid p50 / txtai p50", f"{ratio:5.2f}x", _GOALS["vs_txtai"], ratio))
+        if without is not None:
+            print(line("    the control's p50 / txtai p50", f"{without.p50 / theirs.p50:5.2f}x"))
 
 
-def _throughput(server: RunningServer, queries: Iterator[str]) -> None:
+def _throughput(
+    server: RunningServer,
+    queries: Iterator[str],
+    *,
+    goals: bool = True,
+    levels: tuple[tuple[int, int], ...] = ((1, 60), (4, 30), (16, 15)),
+) -> None:
+    """Each level is (clients, searches per client). After the levels, the most
+    4 clients could gain on this machine: its cores over the cores one client
+    keeps busy (the server, its Apertium processes and the client), were the CPU
+    per request to stay the same."""
     import os
 
     from search.bench.clients import load
@@ -229,7 +271,8 @@ def _throughput(server: RunningServer, queries: Iterator[str]) -> None:
         "  cores busy: the server + its Apertium processes + the clients / the whole machine:"
     )
     single = None
-    for clients, per_client in ((1, 60), (4, 30), (16, 15)):
+    single_cores = None
+    for clients, per_client in levels:
         before = (*server.cpu_seconds(), os.times(), machine_busy_seconds())
         result = load(
             server.host, server.port, queries, clients=clients, per_client=per_client,
@@ -240,20 +283,30 @@ def _throughput(server: RunningServer, queries: Iterator[str]) -> None:
         bench = (after[2].user + after[2].system) - (before[2].user + before[2].system)
         cores = [value / result.seconds for value in (own, apertium, bench, after[3] - before[3])]
         single = single or result.per_second
+        single_cores = single_cores or sum(cores[:3])
         scaling = result.per_second / single
         figure = (
             f"{result.per_second:6.1f} req/s ({scaling:4.2f}x)  p50 {result.latency.p50:6.1f} ms  "
             f"p95 {result.latency.p95:6.1f} ms  errors {result.errors}  503s {result.rejected}"
         )
         goal, value = None, None
-        if clients == 4:
+        if goals and clients == 4:
             goal, value = _GOALS["scaling"], scaling
-        elif clients == 16:
+        elif goals and clients == 16:
             goal, value = _GOALS["errors"], float(result.errors)
         print(line(f"  {clients:2d} client(s)", figure, goal, value))
         print(
             f"{'':44} cores busy {cores[0]:.2f} + {cores[1]:.2f} + {cores[2]:.2f} / "
             f"{cores[3]:.2f}; server CPU {own / max(result.answered, 1) * 1000:.1f} ms/request"
+        )
+    machine = len(os.sched_getaffinity(0))
+    if single_cores:
+        print(
+            line(
+                "  at most, at the same CPU per request",
+                f"{machine / single_cores:4.2f}x ({machine} cores / {single_cores:.2f} busy "
+                "at one client)",
+            )
         )
 
 
