@@ -11,6 +11,9 @@ INDEX  ?= index
 SOURCE ?= seeds
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# `make test` runs the suite in this many worker processes, a module to a worker
+# (pytest-xdist, --dist loadscope: a module's fixtures are built once): 2 cores.
+TEST_WORKERS ?= 2
 # Empty: every default set (XQuAD from ../shared, and our news set); or one folder.
 EVAL   ?=
 
@@ -74,7 +77,7 @@ run: index
 
 # Every test, with the lint and type gates first (CI runs this through .ci/run).
 test: setup browser-deps lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 # The development loop: pure parts and the web layer on a fake encoder, no model.
 test-fast: setup
