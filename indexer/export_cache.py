@@ -20,15 +20,23 @@ Entries are immutable: written whole into a `.partial` directory, then renamed.
 One per (digest, precision), since an int8 entry also holds the fp32 model the
 passages are embedded with. A broken or unreadable entry is a miss, and a cache
 that cannot be written costs only the next build's time: neither fails a build.
+
+The cache does not grow without end: each store removes the entries past the
+`_KEEP_ENTRIES` most recently used (a hit or a store marks its entry used) that
+nothing used for a day, and the leftovers of killed builds. An entry is 109 MB
+for the default model. Indexes built from a removed entry keep their files (hard
+links or copies); an entry removed while a build links from it is a miss there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +50,7 @@ __all__ = [
     "find_cached_export",
     "link_export",
     "model_source_digest",
+    "prune_export_cache",
     "remember_export",
 ]
 
@@ -51,6 +60,9 @@ _FACTS_FILE = "model.json"  # in an entry, beside the export's own files
 _RECORD_FILE = "export.json"  # written by `indexer.onnx_export`
 _DIGEST_VERSION = 1  # part of the digest: bump when an entry's contents change
 _READ_SIZE = 1 << 20
+_KEEP_ENTRIES = 4  # most recently used entries always kept
+_KEEP_USED_WITHIN_S = 24 * 3600  # and any entry used this recently
+_LEFTOVER_AGE_S = 3600  # a `.partial` or `.stale` directory this old: a killed build's
 
 
 def default_export_cache() -> Path:
@@ -116,7 +128,11 @@ def find_cached_export(
     digest = digest or model_source_digest(model_ref)
     if digest is None:
         return None
-    return _read_entry(_entry(cache_root, digest, precision), model_ref, precision)
+    entry = _entry(cache_root, digest, precision)
+    found = _read_entry(entry, model_ref, precision)
+    if found is not None:
+        _mark_used(entry)
+    return found
 
 
 def _read_entry(entry: Path, model_ref: str, precision: str) -> CachedModel | None:
@@ -166,6 +182,7 @@ def remember_export(
         entry = _entry(cache_root, digest, precision)
         if entry.is_dir():
             if _read_entry(entry, model_ref, precision) is not None:
+                _mark_used(entry)
                 return
             stale = cache_root / f".{entry.name}.{os.getpid()}.stale"
             os.rename(entry, stale)  # a damaged entry is replaced
@@ -190,6 +207,54 @@ def remember_export(
         log.warning(
             "could not store the export in %s (%s): the next build exports again", cache_root, error
         )
+        return
+    prune_export_cache(cache_root)
+
+
+def prune_export_cache(cache_root: Path, *, now: float | None = None) -> list[Path]:
+    """Remove the entries past the `_KEEP_ENTRIES` most recently used that were not
+    used within `_KEEP_USED_WITHIN_S`, and killed builds' leftovers older than
+    `_LEFTOVER_AGE_S`; the entries removed. Best effort: never raises. An entry's
+    last use is its directory's modification time (`_mark_used`)."""
+    now = time.time() if now is None else now
+    entries: list[tuple[float, Path]] = []
+    leftovers: list[Path] = []
+    try:
+        for path in cache_root.iterdir():
+            if path.is_symlink() or not path.is_dir():
+                continue
+            used = path.stat().st_mtime
+            if path.name.startswith("."):
+                if now - used > _LEFTOVER_AGE_S:
+                    leftovers.append(path)
+            else:
+                entries.append((used, path))
+    except OSError as error:
+        log.warning("could not look through the export cache %s (%s)", cache_root, error)
+        return []
+    entries.sort(reverse=True)
+    removed: list[Path] = []
+    for used, entry in entries[_KEEP_ENTRIES:]:
+        if now - used <= _KEEP_USED_WITHIN_S:
+            continue
+        stale = cache_root / f".{entry.name}.{os.getpid()}.stale"
+        try:
+            os.rename(entry, stale)  # gone from view at once, whatever rmtree leaves
+        except OSError:
+            continue
+        shutil.rmtree(stale, ignore_errors=True)
+        removed.append(entry)
+        days = (now - used) / 86400
+        log.info("export cache: removed %s, last used %.0f days ago", entry.name, days)
+    for leftover in leftovers:
+        shutil.rmtree(leftover, ignore_errors=True)
+    return removed
+
+
+def _mark_used(entry: Path) -> None:
+    """Record a use of `entry` (its modification time) for `prune_export_cache`."""
+    with contextlib.suppress(OSError):  # a read-only cache is only pruned less well
+        os.utime(entry)
 
 
 def link_export(source: Path, target: Path) -> None:

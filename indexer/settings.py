@@ -23,7 +23,8 @@ Variables:
     SEARCH_EXPORT_CACHE     where finished ONNX exports are kept for later builds, keyed by
                             the model directory's files, so a build whose export is there
                             loads no torch (default: $XDG_CACHE_HOME/bilingual-search/onnx,
-                            else ~/.cache/bilingual-search/onnx; "off": none)
+                            else ~/.cache/bilingual-search/onnx; "off": none); the 4
+                            entries used last, and any used within a day, are kept
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from indexer.export_cache import (
     ModelFacts,
     find_cached_export,
     model_source_digest,
+    prune_export_cache,
     remember_export,
 )
 from indexer.layout import IndexLayout, read_vectors
@@ -73,6 +75,46 @@ def test_missing_incomplete_or_garbled_entries_are_misses(tmp_path: Path) -> Non
     assert find_cached_export(cache, str(model), "int8") is None  # garbled
     (model / "weights.bin").write_bytes(b"changed")
     assert find_cached_export(cache, str(model), "int8") is None  # another model
+
+
+def _fake_export(root: Path) -> Path:
+    root.mkdir(parents=True)
+    for name in ("model.onnx", "model.int8.onnx", "tokenizer.json", "encoder.json"):
+        (root / name).write_text(name)
+    (root / "export.json").write_text(json.dumps({"sha256": {"fp32": "x", "int8": "y"}}))
+    return root
+
+
+@pytest.mark.fast
+def test_the_cache_keeps_the_entries_used_last_and_drops_the_rest(tmp_path: Path) -> None:
+    model, cache = _model_dir(tmp_path / "model"), tmp_path / "cache"
+    export = _fake_export(tmp_path / "export-abc")
+    facts = ModelFacts("a/model", str(model), 8, 32)
+    now = time.time()
+    hours_ago = {"d1": 240, "d2": 216, "d3": 192, "d4": 168, "d5": 1, "d6": 2, "d8": 5, "d9": 6}
+    for digest in hours_ago:  # stored now: each store prunes, but none is old yet
+        remember_export(cache, str(model), "int8", facts, export, digest=digest)
+    for digest, hours in hours_ago.items():
+        os.utime(cache / f"{digest}-int8", (now - hours * 3600, now - hours * 3600))
+    (cache / ".d0-int8.1.partial").mkdir()  # a build killed two hours ago
+    os.utime(cache / ".d0-int8.1.partial", (now - 7200, now - 7200))
+    (cache / ".d7-int8.2.partial").mkdir()  # a build storing now
+    (cache / "notes.txt").write_text("not an entry")
+
+    # a hit is a use: the oldest entry is kept from now on
+    assert find_cached_export(cache, str(model), "int8", digest="d1") is not None
+    remember_export(cache, str(model), "int8", facts, export, digest="d7")  # stores, prunes
+
+    # kept: the 4 used last (d7 now, d1 at the hit, d5, d6) and d8, d9 (used today);
+    # removed: d2, d3, d4 (a week and more) and the killed build's leftover
+    left = sorted(path.name for path in cache.iterdir())
+    kept = [f"{digest}-int8" for digest in ("d1", "d5", "d6", "d7", "d8", "d9")]
+    assert left == sorted([*kept, ".d7-int8.2.partial", "notes.txt"])
+    for digest in ("d1", "d7", "d9"):
+        assert find_cached_export(cache, str(model), "int8", digest=digest) is not None
+    assert find_cached_export(cache, str(model), "int8", digest="d2") is None
+    assert export.is_dir() and (export / "model.onnx").read_text() == "model.onnx"
+    assert prune_export_cache(tmp_path / "no-such-cache") == []
 
 
 @pytest.mark.fast
