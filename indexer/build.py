@@ -36,10 +36,15 @@ from indexer.export_cache import (
 from indexer.generation_writer import new_generation_id, write_generation
 from indexer.layout import ArticleRecord, GenerationPaths, IndexLayout
 from indexer.manifest import SCHEMA_VERSION, Manifest, ModelInfo, TranslationInfo
-from indexer.onnx_export import BuildEncoding, prepare_cached_onnx, prepare_onnx
+from indexer.onnx_export import (
+    BuildEncoding,
+    export_precision,
+    prepare_cached_onnx,
+    prepare_onnx,
+)
 from indexer.preparation import Preparation, prepare_articles
 from indexer.progress import Progress
-from indexer.settings import DEFAULT_ONNX_PRECISION
+from indexer.settings import DEFAULT_ONNX_PRECISION, DEFAULT_PASSAGE_PRECISION
 from indexer.update import encoder_space, finish_manifest
 
 if TYPE_CHECKING:
@@ -61,8 +66,10 @@ class BuildOptions:
     translation: str = "auto"  # auto | on | off
     multilingual_model: str = "auto"  # auto | yes | no
     batch_size: int = 32
-    # int8 | fp32: the ONNX export recorded for queries (passages are embedded in fp32)
+    # int8 | fp32: the ONNX export recorded for queries
     onnx_precision: str = DEFAULT_ONNX_PRECISION
+    # fp32 | int8: the ONNX export passages are embedded with (recorded; changes follow it)
+    passage_precision: str = DEFAULT_PASSAGE_PRECISION
     # finished exports by the model's files (`indexer.export_cache`); None: not used
     export_cache: Path | None = None
     chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
@@ -137,12 +144,18 @@ def _prepare_model(
     directory is digested once, for the look-up and the storing both."""
     mark = time.perf_counter()
     precision, cache = options.onnx_precision, options.export_cache
+    for_passages = options.passage_precision
+    stored = export_precision(precision, for_passages)  # the cache entry holding both
     model_ref = encoder.model_ref if encoder is not None else options.model_ref
     digest = model_source_digest(model_ref) if cache is not None else None
     if encoder is None and cache is not None and digest is not None:
-        cached = find_cached_export(cache, model_ref, precision, digest=digest)
+        cached = find_cached_export(cache, model_ref, stored, digest=digest)
         onnx = (
-            prepare_cached_onnx(cached, options.index_dir, precision=precision) if cached else None
+            prepare_cached_onnx(
+                cached, options.index_dir, precision=precision, passage_precision=for_passages
+            )
+            if cached
+            else None
         )
         stages["find_export"] = time.perf_counter() - mark
         if cached is not None and onnx is not None:
@@ -151,13 +164,15 @@ def _prepare_model(
     encoder = encoder or Encoder(options.model_ref, allow_downloads=options.allow_downloads)
     stages["load_model"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    onnx = prepare_onnx(encoder, options.index_dir, precision=precision)
+    onnx = prepare_onnx(
+        encoder, options.index_dir, precision=precision, passage_precision=for_passages
+    )
     stages["onnx_export"] = time.perf_counter() - mark
     if cache is not None and digest is not None and onnx.directory is not None:
         facts = ModelFacts(
             encoder.name, encoder.model_ref, encoder.dimension, encoder.max_seq_length
         )
-        remember_export(cache, model_ref, precision, facts, onnx.directory, digest=digest)
+        remember_export(cache, model_ref, stored, facts, onnx.directory, digest=digest)
     return encoder, onnx
 
 

@@ -102,6 +102,7 @@ def _build(
         multilingual_model=settings.multilingual_model,
         batch_size=settings.batch_size,
         onnx_precision=settings.onnx_precision,
+        passage_precision=settings.passage_precision,
         export_cache=settings.export_cache,
         size_limit=size_limit,
     )

@@ -199,6 +199,7 @@ def _build(args: argparse.Namespace, settings: IndexerSettings, index_dir: Path)
         multilingual_model=settings.multilingual_model,
         batch_size=settings.batch_size,
         onnx_precision=settings.onnx_precision,
+        passage_precision=settings.passage_precision,
         export_cache=settings.export_cache,
         chunking=chunking,
         size_limit=SizeLimit(max_article_mb, args.oversize or settings.oversize_articles),

@@ -57,6 +57,9 @@ class OnnxInfo:
     max_seq_length: int = 0  # tokens, special tokens included; longer input is truncated
     dimension: int = 0
     passage_backend: str = "sentence-transformers"  # what embedded this generation's passages
+    # the export's file the passages were embedded with (fp32 | int8); later changes
+    # (`indexer add`/`sync`, the write API) embed theirs with the same one
+    passage_precision: str = "fp32"
 
 
 @dataclass(frozen=True, slots=True)

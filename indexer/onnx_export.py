@@ -50,6 +50,7 @@ __all__ = [
     "UnsupportedModelError",
     "describe_model",
     "export_model",
+    "export_precision",
     "prepare_cached_onnx",
     "prepare_onnx",
 ]
@@ -88,18 +89,25 @@ class BuildEncoding:
     directory: Path | None = None  # the export in the index, when there is one
 
 
-def prepare_onnx(encoder: Encoder, index_dir: Path, *, precision: str = "fp32") -> BuildEncoding:
+def prepare_onnx(
+    encoder: Encoder, index_dir: Path, *, precision: str = "fp32", passage_precision: str = "fp32"
+) -> BuildEncoding:
     """Export (or reuse) the model's ONNX form and choose the build's passage encoder.
 
-    Passages go through ONNX Runtime fp32 on all cores when the export works: on
+    `precision` is the file queries use, `passage_precision` the one passages are
+    embedded with. Passages go through ONNX Runtime on all cores when the export
+    works. fp32 (the default) reproduces sentence-transformers: on
     the 826 XQuAD passages, 2 cores, it encoded 7.4 passages/s against 5.8 for
     sentence-transformers (`indexer.onnx_bench`, best of 3, a busy machine), and
     whole builds embedded in the same time (147/153 s against 158/152 s), with
     vectors identical to 1e-5. Any failure is recorded, never raised.
     """
     try:
-        export = export_model(encoder, index_dir / MODELS_DIR, precision=precision)
-        encoding = _onnx_encoding(export, index_dir, encoder.model_ref, precision)
+        needed = export_precision(precision, passage_precision)
+        export = export_model(encoder, index_dir / MODELS_DIR, precision=needed)
+        encoding = _onnx_encoding(
+            export, index_dir, encoder.model_ref, precision, passage_precision
+        )
     except Exception as error:  # an export can fail in many ways; the build must not
         encoding = f"ONNX export failed: {type(error).__name__}: {error}"
     if isinstance(encoding, str):
@@ -109,7 +117,7 @@ def prepare_onnx(encoder: Encoder, index_dir: Path, *, precision: str = "fp32") 
 
 
 def prepare_cached_onnx(
-    cached: CachedModel, index_dir: Path, *, precision: str
+    cached: CachedModel, index_dir: Path, *, precision: str, passage_precision: str = "fp32"
 ) -> BuildEncoding | None:
     """The build's encoding from a cached export (`indexer.export_cache`), linked into
     the index's `models/`; None when it cannot be used (the caller then loads the
@@ -119,7 +127,8 @@ def prepare_cached_onnx(
     try:
         source = directory if directory.is_dir() else cached.export_dir
         record = json.loads((source / _RECORD_FILE).read_text(encoding="utf-8"))
-        if precision not in record["sha256"] or "fp32" not in record["min_cosine"]:
+        wanted = {precision, passage_precision}
+        if not wanted <= set(record["sha256"]) or "fp32" not in record["min_cosine"]:
             return None  # the index's export lacks this precision: export_model adds it
         if not directory.is_dir():
             directory.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +137,8 @@ def prepare_cached_onnx(
             link_export(cached.export_dir, partial)
             os.rename(partial, directory)
         export = ExportedModel(directory, record["sha256"], record["min_cosine"])
-        encoding = _onnx_encoding(export, index_dir, cached.facts.model_ref, precision)
+        model_ref = cached.facts.model_ref
+        encoding = _onnx_encoding(export, index_dir, model_ref, precision, passage_precision)
     except Exception as error:  # a damaged entry: the torch path still works
         shutil.rmtree(partial, ignore_errors=True)
         log.warning(
@@ -138,13 +148,21 @@ def prepare_cached_onnx(
     return None if isinstance(encoding, str) else encoding
 
 
+def export_precision(precision: str, passage_precision: str) -> str:
+    """The precision an export must hold for both uses: int8 entries hold fp32 too."""
+    return "int8" if "int8" in (precision, passage_precision) else "fp32"
+
+
 def _onnx_encoding(
-    export: ExportedModel, index_dir: Path, model_ref: str, precision: str
+    export: ExportedModel,
+    index_dir: Path,
+    model_ref: str,
+    precision: str,
+    passage_precision: str = "fp32",
 ) -> BuildEncoding | str:
     """The passage encoder and manifest record of a checked export, or why it cannot
-    be used."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    passages = OnnxEncoder(export.directory, model_ref=model_ref, threads=cores or 1)
+    be used. A precision whose file agrees too little with sentence-transformers
+    falls back to fp32, logged."""
     cosine = export.min_cosine
     if cosine["fp32"] < _MIN_COSINE["fp32"]:
         return f"ONNX disagrees with sentence-transformers (cosine {cosine['fp32']:.4f})"
@@ -152,6 +170,14 @@ def _onnx_encoding(
     if cosine.get(precision, 0.0) < _MIN_COSINE[precision]:
         log.warning("%s ONNX agrees too little (%s); queries use fp32", precision, cosine)
         chosen = "fp32"
+    for_passages = passage_precision
+    if cosine.get(passage_precision, 0.0) < _MIN_COSINE[passage_precision]:
+        log.warning("%s ONNX agrees too little (%s); passages use fp32", passage_precision, cosine)
+        for_passages = "fp32"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    passages = OnnxEncoder(
+        export.directory, model_ref=model_ref, precision=for_passages, threads=cores or 1
+    )
     model_path = export.directory / MODEL_FILE_BY_PRECISION[chosen]
     config = passages.config
     checks = ", ".join(f"{name} {value:.5f}" for name, value in sorted(cosine.items()))
@@ -166,6 +192,7 @@ def _onnx_encoding(
         max_seq_length=config.max_seq_length,
         dimension=config.dimension,
         passage_backend=f"{passages.backend}, {passages.threads} threads",
+        passage_precision=for_passages,
     )
     return BuildEncoding(info, passages, export.directory)
 

@@ -19,7 +19,11 @@ Variables:
     SEARCH_ONNX_PRECISION   int8 | fp32: the ONNX export that queries are encoded with
                             (default int8: half the time of fp32 a query, and make eval's
                             nDCG@10 within 0.005 of fp32 in every mode and language;
-                            passages are always embedded in fp32)
+                            passages: SEARCH_PASSAGE_PRECISION)
+    SEARCH_PASSAGE_PRECISION  fp32 | int8: the export passages are embedded with at build
+                            time (default fp32); a built index records it, and later
+                            changes follow the index. int8 embeds passages ~1.5x faster
+                            at nDCG@10 within 0.002 (README, "What the missed goals cost")
     SEARCH_EXPORT_CACHE     where finished ONNX exports are kept for later builds, keyed by
                             the model directory's files, so a build whose export is there
                             loads no torch (default: $XDG_CACHE_HOME/bilingual-search/onnx,
@@ -41,11 +45,15 @@ from indexer.errors import SettingsError
 # news nDCG@10 within 0.005 of fp32 in every mode and query language (largest
 # change: XQuAD semantic English -0.002), at about half the encoding time.
 DEFAULT_ONNX_PRECISION = "int8"
+# The export passages are embedded with. fp32 until `make eval` has measured int8 on
+# both sides through the service's own query encoder (passages alone: within 0.002).
+DEFAULT_PASSAGE_PRECISION = "fp32"
 
 __all__ = [
     "DEFAULT_MAX_ARTICLE_MB",
     "DEFAULT_MODEL_NAME",
     "DEFAULT_ONNX_PRECISION",
+    "DEFAULT_PASSAGE_PRECISION",
     "OVERSIZE_CHOICES",
     "IndexerSettings",
     "default_model_ref",
@@ -106,6 +114,7 @@ class IndexerSettings:
     max_article_mb: float = DEFAULT_MAX_ARTICLE_MB  # 1 MB = 10^6 bytes of UTF-8
     oversize_articles: str = "truncate"  # truncate | skip
     onnx_precision: str = DEFAULT_ONNX_PRECISION  # int8 | fp32
+    passage_precision: str = DEFAULT_PASSAGE_PRECISION  # fp32 | int8
     export_cache: Path | None = None  # None: no cache (SEARCH_EXPORT_CACHE=off)
 
     @classmethod
@@ -146,6 +155,11 @@ class IndexerSettings:
             onnx_precision=_choice(
                 "SEARCH_ONNX_PRECISION",
                 env.get("SEARCH_ONNX_PRECISION", DEFAULT_ONNX_PRECISION),
+                ("fp32", "int8"),
+            ),
+            passage_precision=_choice(
+                "SEARCH_PASSAGE_PRECISION",
+                env.get("SEARCH_PASSAGE_PRECISION", DEFAULT_PASSAGE_PRECISION),
                 ("fp32", "int8"),
             ),
             export_cache=_export_cache(env.get("SEARCH_EXPORT_CACHE", "")),

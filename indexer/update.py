@@ -239,8 +239,9 @@ def _remove_if_unpublished(layout: IndexLayout, partial: GenerationPaths) -> Non
 
 
 def open_passage_encoder(index_dir: Path, manifest: Manifest) -> TextEncoder:
-    """The encoder that embedded the live index's passages: its fp32 ONNX export on
-    every core, else (no export recorded) its sentence-transformers model."""
+    """The encoder that embedded the live index's passages: its ONNX export, in the
+    precision the manifest records, on every core; else (no export recorded) its
+    sentence-transformers model."""
     onnx = manifest.onnx
     if onnx is not None and onnx.exported and onnx.path is not None:
         from indexer.onnx_encoder import OnnxEncoder
@@ -249,7 +250,7 @@ def open_passage_encoder(index_dir: Path, manifest: Manifest) -> TextEncoder:
         return OnnxEncoder(
             (index_dir / onnx.path).parent,
             model_ref=manifest.model.ref,
-            precision="fp32",
+            precision=onnx.passage_precision,
             threads=cores or 1,
         )
     log.warning("no ONNX export recorded in the index: loading %s with torch", manifest.model.ref)

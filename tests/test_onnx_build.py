@@ -56,6 +56,39 @@ def test_manifest_records_the_export(built: BuildReport) -> None:
     assert reread.onnx == onnx
 
 
+def test_int8_passages_are_recorded_and_later_changes_embed_with_them(
+    build: BuildFn, tmp_path: Path
+) -> None:
+    """SEARCH_PASSAGE_PRECISION=int8: the build embeds passages with the int8 file and
+    records it; `open_passage_encoder` (what `indexer add`/`sync` and the write API
+    embed with) opens that file, so a change's vectors share the build's space. A
+    manifest written before the field existed reads as fp32."""
+    from indexer.update import encoder_space, open_passage_encoder
+
+    report = build([SEEDS], tmp_path / "index", translation="off", passage_precision="int8")
+    onnx = report.manifest.onnx
+    assert onnx is not None and onnx.exported
+    assert (onnx.passage_precision, onnx.precision) == ("int8", "fp32")
+    assert onnx.passage_backend.startswith("onnx-int8")
+    index_dir = _index_dir(report)
+    later = open_passage_encoder(index_dir, report.manifest)
+    assert isinstance(later, OnnxEncoder) and later.precision == "int8"
+    assert encoder_space(later).startswith("onnx-int8")
+    generation = IndexLayout(index_dir).live_generation()
+    articles = {a.id: a.text for a in read_articles_store(generation)}
+    texts = [articles[p.article_id][p.start : p.end] for p in read_passages_store(generation)]
+    vectors = read_vectors(generation)
+    assert np.allclose(vectors, later.encode(texts), atol=1e-5)
+    fp32 = OnnxEncoder(later.directory, model_ref=later.model_ref, precision="fp32")
+    assert not np.allclose(vectors, fp32.encode(texts), atol=1e-4)  # int8 truly used
+
+    data = json.loads(report.manifest.to_json())
+    del data["onnx"]["passage_precision"]
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps(data), encoding="utf-8")
+    assert Manifest.read(older).onnx.passage_precision == "fp32"  # type: ignore[union-attr]
+
+
 def test_passage_embeddings_agree_with_sentence_transformers(
     built: BuildReport, encoder: Encoder
 ) -> None:
