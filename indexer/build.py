@@ -68,7 +68,7 @@ class BuildOptions:
     batch_size: int = 32
     # int8 | fp32: the ONNX export recorded for queries
     onnx_precision: str = DEFAULT_ONNX_PRECISION
-    # fp32 | int8: the ONNX export passages are embedded with (recorded; changes follow it)
+    # int8 | fp32: the ONNX export passages are embedded with (recorded; changes follow it)
     passage_precision: str = DEFAULT_PASSAGE_PRECISION
     # finished exports by the model's files (`indexer.export_cache`); None: not used
     export_cache: Path | None = None

@@ -83,6 +83,10 @@ def build(encoder: Encoder) -> BuildFn:
         # unless a test asks; int8 is built and served by tests/test_onnx_build.py
         # and by every test that runs `python -m indexer` (the settings' default).
         options.setdefault("onnx_precision", "fp32")
+        # Passages likewise (int8 by default since 2026-11-23): tests compare the
+        # vectors with sentence-transformers' to 1e-3; tests/test_onnx_build.py builds
+        # int8 passages, and every `python -m indexer` the suite runs does.
+        options.setdefault("passage_precision", "fp32")
         opts = BuildOptions(
             sources=tuple(sources),
             index_dir=index_dir,

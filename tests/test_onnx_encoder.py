@@ -64,9 +64,9 @@ def test_precision_setting_defaults_to_int8_and_rejects_others() -> None:
     assert IndexerSettings.from_env({"SEARCH_ONNX_PRECISION": "INT8"}).onnx_precision == "int8"
     with pytest.raises(SettingsError, match=r"SEARCH_ONNX_PRECISION='fp16'.*fp32, int8"):
         IndexerSettings.from_env({"SEARCH_ONNX_PRECISION": "fp16"})
-    assert IndexerSettings.from_env({}).passage_precision == "fp32"
-    passages = IndexerSettings.from_env({"SEARCH_PASSAGE_PRECISION": "int8"})
-    assert passages.passage_precision == "int8"
+    assert IndexerSettings.from_env({}).passage_precision == "int8"
+    passages = IndexerSettings.from_env({"SEARCH_PASSAGE_PRECISION": "FP32"})
+    assert passages.passage_precision == "fp32"
     with pytest.raises(SettingsError, match=r"SEARCH_PASSAGE_PRECISION='int4'.*fp32, int8"):
         IndexerSettings.from_env({"SEARCH_PASSAGE_PRECISION": "int4"})
 
