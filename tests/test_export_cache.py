@@ -137,6 +137,7 @@ def _seeds_build(index_dir: Path, model_ref: str, cache: Path, *, precision: str
         model_ref=model_ref,
         translation="off",
         onnx_precision=precision,
+        passage_precision=precision,  # one precision: the entry is keyed by it
         export_cache=cache,
     )
 

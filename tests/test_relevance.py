@@ -46,12 +46,16 @@ SETS = sorted(SLICE_QUERIES)
 # embedded via English) and at query time; engine defaults of 2026-11-22 (RRF k
 # 10 with the cross-lingual feedback leg, names kept out of query translation,
 # name-only queries answered lexically). Hybrid measured after the feedback leg.
+# Passages embedded with the int8 export since 2026-11-23 (one floor moved, below).
 NDCG10_FLOORS = {
     ("xquad", "lexical", "all"): 0.87,  # measured 0.882 on 2026-11-22 (150-query slice)
     ("xquad", "lexical", "en"): 0.87,  # measured 0.880 on 2026-11-22
     ("xquad", "lexical", "es"): 0.88,  # measured 0.885 on 2026-11-22
     ("xquad", "semantic", "all"): 0.88,  # measured 0.894 on 2026-11-22
-    ("xquad", "semantic", "en"): 0.92,  # measured 0.925 on 2026-11-22
+    # 0.925 on 2026-11-22; 0.9165 on 2026-11-23 with int8 passages (the default since):
+    # 0.64 of one question's nDCG lost over the slice's 75 English questions, while
+    # all 1,190 moved +0.001 (README, "What the missed goals cost")
+    ("xquad", "semantic", "en"): 0.91,
     ("xquad", "semantic", "es"): 0.85,  # measured 0.864 on 2026-11-22
     ("xquad", "hybrid", "all"): 0.95,  # measured 0.964 on 2026-11-22 (0.949 before feedback)
     ("xquad", "hybrid", "en"): 0.96,  # measured 0.971 on 2026-11-22 (0.957)
