@@ -208,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         got = encoded[name]
         match = agreement(expected[:2], got[:2], extra_pairs=[(expected[2], got[2])])
         rows.append((name, *latency[name], rates[name][1], match))
-    # As a build with SEARCH_ONNX_PRECISION=int8 serves: passages fp32, queries int8.
+    # As a build with SEARCH_PASSAGE_PRECISION=fp32 serves (queries int8); the default
+    # since 2026-11-23, int8 on both sides, is the onnx-int8 row above.
     mixed = agreement(expected[:2], (encoded["onnx-fp32"][0], encoded["onnx-int8"][1]))
     rows.append(("int8 queries, fp32 passages", *latency["onnx-int8"], float("nan"), mixed))
     columns = ["encoder", "query p50 ms", "p95 ms", "passages/s", "cos min", "cos p01"]
