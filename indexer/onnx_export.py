@@ -166,14 +166,8 @@ def _onnx_encoding(
     cosine = export.min_cosine
     if cosine["fp32"] < _MIN_COSINE["fp32"]:
         return f"ONNX disagrees with sentence-transformers (cosine {cosine['fp32']:.4f})"
-    chosen = precision
-    if cosine.get(precision, 0.0) < _MIN_COSINE[precision]:
-        log.warning("%s ONNX agrees too little (%s); queries use fp32", precision, cosine)
-        chosen = "fp32"
-    for_passages = passage_precision
-    if cosine.get(passage_precision, 0.0) < _MIN_COSINE[passage_precision]:
-        log.warning("%s ONNX agrees too little (%s); passages use fp32", passage_precision, cosine)
-        for_passages = "fp32"
+    chosen = _agreeing(precision, cosine, use="queries")
+    for_passages = _agreeing(passage_precision, cosine, use="passages")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     passages = OnnxEncoder(
         export.directory, model_ref=model_ref, precision=for_passages, threads=cores or 1
@@ -195,6 +189,15 @@ def _onnx_encoding(
         passage_precision=for_passages,
     )
     return BuildEncoding(info, passages, export.directory)
+
+
+def _agreeing(precision: str, cosine: dict[str, float], *, use: str) -> str:
+    """`precision` if its file agrees enough with sentence-transformers, else fp32
+    (logged: `use` says for what)."""
+    if cosine.get(precision, 0.0) >= _MIN_COSINE[precision]:
+        return precision
+    log.warning("%s ONNX agrees too little (%s); %s use fp32", precision, cosine, use)
+    return "fp32"
 
 
 @dataclass(frozen=True, slots=True)

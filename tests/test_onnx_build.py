@@ -89,6 +89,27 @@ def test_int8_passages_are_recorded_and_later_changes_embed_with_them(
     assert Manifest.read(older).onnx.passage_precision == "fp32"  # type: ignore[union-attr]
 
 
+def test_an_int8_file_that_agrees_too_little_is_used_for_neither(
+    built: BuildReport, caplog: pytest.LogCaptureFixture
+) -> None:
+    from indexer.onnx_export import ExportedModel, _onnx_encoding
+
+    onnx = built.manifest.onnx
+    assert onnx is not None and onnx.path is not None and onnx.sha256 is not None
+    index_dir = _index_dir(built)
+    export = ExportedModel(
+        (index_dir / onnx.path).parent,
+        sha256={"fp32": onnx.sha256, "int8": "not used"},
+        min_cosine={"fp32": 0.9999, "int8": 0.5},  # under int8's 0.95
+    )
+    with caplog.at_level(logging.WARNING, logger="indexer.onnx_export"):
+        encoding = _onnx_encoding(export, index_dir, built.manifest.model.ref, "int8", "int8")
+    assert not isinstance(encoding, str)
+    assert (encoding.info.precision, encoding.info.passage_precision) == ("fp32", "fp32")
+    assert encoding.info.passage_backend.startswith("onnx-fp32")
+    assert "queries use fp32" in caplog.text and "passages use fp32" in caplog.text
+
+
 def test_passage_embeddings_agree_with_sentence_transformers(
     built: BuildReport, encoder: Encoder
 ) -> None:
