@@ -34,7 +34,7 @@ else
 endif
 
 .PHONY: setup system-deps browser-deps index rebuild run test test-fast lint check bench \
-	bench-build bench-changes bench-scale bench-txtai-venv eval messages clean
+	bench-build bench-changes bench-scale bench-txtai-venv eval eval-precision messages clean
 
 setup: $(STAMP) system-deps
 
@@ -123,6 +123,11 @@ bench-scale: setup
 
 eval: setup
 	$(PY) -m search.evaluation $(if $(EVAL),--data $(EVAL))
+
+# fp32 against the int8 defaults (queries and passages), every mode and query
+# language, by the same harness: the rule int8 passed to become the default.
+eval-precision: setup
+	$(PY) -m search.evaluation.precision $(if $(EVAL),--data $(EVAL))
 
 # The page's words: extract them into the template and merge it into each
 # catalogue; then translate what is new in search/locale/*/LC_MESSAGES/messages.po.

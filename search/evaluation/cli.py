@@ -20,14 +20,15 @@ from pathlib import Path
 
 from indexer.encoder import Encoder
 from indexer.errors import IndexerError
-from indexer.settings import default_model_ref
+from indexer.onnx_encoder import MODEL_FILE_BY_PRECISION
+from indexer.settings import DEFAULT_ONNX_PRECISION, DEFAULT_PASSAGE_PRECISION, default_model_ref
 from search.evaluation.beir import DataSet, DataSetError, load_beir
 from search.evaluation.harness import EvalOptions, EvaluationResult, evaluate_data_set
 from search.evaluation.languages import DEFAULT_DOC_LANG_PATTERN
 from search.evaluation.report import summary_markdown, to_markdown, write_json
 from search.evaluation.variants import DEFAULT_VARIANTS, parse_variants
 
-__all__ = ["DEFAULT_DATA_DIRS", "NEWS_DATA_DIR", "main"]
+__all__ = ["DEFAULT_DATA_DIRS", "NEWS_DATA_DIR", "load_data_sets", "main"]
 
 _DEFAULT_OUT_DIR = Path("artifacts") / "eval"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +81,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", help="sentence-transformers model (default: the bundled one)")
     parser.add_argument(
+        "--query-precision",
+        choices=(*MODEL_FILE_BY_PRECISION, "torch"),
+        default=DEFAULT_ONNX_PRECISION,
+        help="what embeds the queries: the ONNX export in int8 or fp32, opened by the "
+        "engine from the manifest as `serve` does, or torch: the sentence-transformers "
+        f"model in-process (default {DEFAULT_ONNX_PRECISION}, the service's)",
+    )
+    parser.add_argument(
+        "--passage-precision",
+        choices=tuple(MODEL_FILE_BY_PRECISION),
+        default=DEFAULT_PASSAGE_PRECISION,
+        help="the ONNX export the build embeds passages with "
+        f"(default {DEFAULT_PASSAGE_PRECISION})",
+    )
+    parser.add_argument(
         "--doc-lang",
         default=DEFAULT_DOC_LANG_PATTERN,
         help="regex with a named group 'lang' taking a document's language from its id "
@@ -96,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         variants = parse_variants(args.modes)
         if args.max_queries is not None and args.max_queries < 1:
             raise ValueError(f"--max-queries {args.max_queries} must be at least 1.")
-        data_sets = _load_all(args.data)
+        data_sets = load_data_sets(args.data)
         options = EvalOptions(
             model_ref=args.model or default_model_ref(),
             variants=variants,
@@ -104,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             translation=args.translation,
             query_translation=args.query_translation,
             doc_lang_pattern=args.doc_lang,
+            query_precision=None if args.query_precision == "torch" else args.query_precision,
+            passage_precision=args.passage_precision,
         )
         encoder = Encoder(options.model_ref, threads=1)  # loaded once for every set
         for data_set in data_sets:
@@ -122,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _load_all(paths: list[Path] | None) -> list[DataSet]:
+def load_data_sets(paths: list[Path] | None) -> list[DataSet]:
     """Every requested set, loaded and checked; the default sets that exist if none."""
     if paths is None:
         paths = [path for path in DEFAULT_DATA_DIRS if path.is_dir()]

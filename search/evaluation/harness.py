@@ -15,6 +15,8 @@ from pathlib import Path
 
 from indexer.encoder import Encoder
 from indexer.manifest import Manifest
+from indexer.onnx_encoder import MODEL_FILE_BY_PRECISION
+from indexer.settings import DEFAULT_PASSAGE_PRECISION
 from indexer.translation import open_translator
 from search.engine import EngineOptions, SearchEngine
 from search.evaluation.beir import DataSet, Query
@@ -47,6 +49,12 @@ class EvalOptions:
     doc_lang_pattern: str = DEFAULT_DOC_LANG_PATTERN
     limit: int = 100  # results per query: enough for Recall@100
     engine: EngineOptions = field(default_factory=EngineOptions)
+    # How queries are embedded. None: by the encoder the harness holds (the
+    # sentence-transformers model, in-process). "int8" or "fp32": by that ONNX export,
+    # which the build records and the engine opens from the manifest, as `serve` does.
+    query_precision: str | None = None
+    # The export file the build embeds passages with (`BuildOptions.passage_precision`).
+    passage_precision: str = DEFAULT_PASSAGE_PRECISION
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,7 @@ class EvaluationResult:
     build_seconds: float
     build_problems: list[str]
     query_translation: bool  # whether the engine had a translator
+    query_encoder: str  # what embedded the queries: "onnx-int8", "sentence-transformers"
     queries: list[Query]  # the evaluated ones
     doc_languages: dict[str, str]
     variants: list[VariantResult]
@@ -94,6 +103,7 @@ def evaluate_data_set(
     ):
         if value not in _TRANSLATION_SETTINGS:
             raise ValueError(f"{name}={value!r} is not one of auto, on, off.")
+    _check_precisions(options)
     pattern = compile_doc_lang_pattern(options.doc_lang_pattern)
     queries = select_queries(data_set.judged_queries(), options.max_queries)
     if not queries:
@@ -110,15 +120,26 @@ def evaluate_data_set(
                 model_ref=encoder.model_ref,
                 translation=options.translation,
                 encoder=encoder,
+                query_precision=options.query_precision,
+                passage_precision=options.passage_precision,
             )
             build_seconds = time.perf_counter() - build_started
             say(f"indexed {report.manifest.passages} passages in {build_seconds:.1f} s")
+            _check_export(report.manifest, options)
             engine = SearchEngine(
                 Path(work_dir) / "index",
                 options=replace(options.engine, query_translation=translator is not None),
                 translator=translator,
-                encoder=encoder,
+                # None: the engine opens the query encoder the manifest names
+                encoder=encoder if options.query_precision is None else None,
             )
+            query_encoder = _backend(engine.query_encoder)
+            if options.query_precision and query_encoder != f"onnx-{options.query_precision}":
+                raise ValueError(
+                    f"queries: ONNX {options.query_precision} asked, but the engine opened "
+                    f"{query_encoder} (its log says why), so this run would not measure "
+                    "what was asked."
+                )
             runs = [_run(engine, variant, queries, options, say) for variant in options.variants]
     finally:
         if translator is not None:
@@ -146,11 +167,52 @@ def evaluate_data_set(
         build_seconds=round(build_seconds, 2),
         build_problems=[str(problem) for problem in report.problems],
         query_translation=translator is not None,
+        query_encoder=query_encoder,
         queries=queries,
         doc_languages=doc_languages,
         variants=variants,
         total_seconds=round(time.perf_counter() - started, 2),
     )
+
+
+def _backend(encoder: object) -> str:
+    return str(getattr(encoder, "backend", type(encoder).__name__))
+
+
+def _check_precisions(options: EvalOptions) -> None:
+    known = ", ".join(MODEL_FILE_BY_PRECISION)
+    if options.query_precision not in (None, *MODEL_FILE_BY_PRECISION):
+        raise ValueError(
+            f"query_precision={options.query_precision!r} is not one of {known} (or None: "
+            "the harness's sentence-transformers model embeds the queries)."
+        )
+    if options.passage_precision not in MODEL_FILE_BY_PRECISION:
+        raise ValueError(f"passage_precision={options.passage_precision!r} is not one of {known}.")
+
+
+def _check_export(manifest: Manifest, options: EvalOptions) -> None:
+    """The build embedded passages and recorded queries' export as asked: were an export
+    to fail, the build falls back to sentence-transformers (logged), and a comparison of
+    precisions would compare nothing."""
+    onnx = manifest.onnx
+    if onnx is None or not onnx.exported:
+        if options.query_precision is None and options.passage_precision == "fp32":
+            return  # sentence-transformers' own vectors are what fp32 would give
+        reason = onnx.reason if onnx is not None else "no ONNX export recorded"
+        raise ValueError(
+            f"the model was not exported to ONNX ({reason}), so neither queries nor "
+            "passages can be embedded in int8 or by ONNX Runtime; evaluate with "
+            "--query-precision torch --passage-precision fp32."
+        )
+    wanted = {"queries": options.query_precision, "passages": options.passage_precision}
+    recorded = {"queries": onnx.precision, "passages": onnx.passage_precision}
+    for use, precision in wanted.items():
+        if precision is not None and recorded[use] != precision:
+            raise ValueError(
+                f"{use}: {precision} asked, but the build recorded {recorded[use]} (its "
+                "int8 file agreed too little with sentence-transformers; the build log "
+                "says by how much), so this run would not measure what was asked."
+            )
 
 
 def _run(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from indexer.manifest import Manifest
 from search.evaluation.harness import EvaluationResult, VariantResult
 from search.evaluation.metrics import CUTOFF_METRICS, MONOLINGUAL_METRICS
 from search.evaluation.sampling import query_language
@@ -48,6 +49,11 @@ def to_json(result: EvaluationResult) -> dict[str, Any]:
                 },
             },
             "chunking": manifest.chunking,
+            "embedding": {
+                "queries": result.query_encoder,
+                "passages": manifest.onnx.passage_backend if manifest.onnx else "",
+                "onnx": asdict(manifest.onnx) if manifest.onnx else None,
+            },
             "engine": asdict(options.engine),
             "request": {"limit": options.limit, "per_article": 1},
             "max_queries": options.max_queries,
@@ -116,7 +122,8 @@ def to_markdown(result: EvaluationResult) -> str:
         f"Model {manifest.model.name}; translation at index time {index_translation}, "
         f"at query time {'on' if result.query_translation else 'off'}; "
         f"chunking {manifest.chunking}; {result.options.limit} results per query, "
-        "one passage per document.",
+        "one passage per document. Queries embedded by "
+        f"{result.query_encoder}, passages by {_passages_embedded_by(manifest)}.",
         "",
     ]
     header = ["mode", *(_LABELS[name] for name in CUTOFF_METRICS)]
@@ -214,3 +221,11 @@ def _row(cells: list[str]) -> str:
 
 def _number(value: float) -> str:
     return f"{value:.3f}"
+
+
+def _passages_embedded_by(manifest: Manifest) -> str:
+    """What embedded the passages: "onnx-int8" or "sentence-transformers"."""
+    onnx = manifest.onnx
+    if onnx is None or not onnx.passage_backend.startswith("onnx"):
+        return "sentence-transformers"
+    return f"onnx-{onnx.passage_precision}"

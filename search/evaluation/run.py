@@ -22,6 +22,7 @@ import numpy as np
 
 from indexer.build import BuildOptions, BuildReport, build_index
 from indexer.encoder import Encoder
+from indexer.settings import DEFAULT_ONNX_PRECISION, DEFAULT_PASSAGE_PRECISION
 from indexer.translation import open_translator
 from search.engine import EngineOptions, SearchEngine
 from search.errors import SearchError
@@ -107,8 +108,14 @@ def build_corpus_index(
     model_ref: str,
     translation: str,
     encoder: Encoder,
+    query_precision: str | None = None,
+    passage_precision: str = DEFAULT_PASSAGE_PRECISION,
 ) -> BuildReport:
-    """A live index of `docs` under `work_dir/index` (the articles file beside it)."""
+    """A live index of `docs` under `work_dir/index` (the articles file beside it).
+
+    `query_precision`: the ONNX export the manifest names for queries (None: the
+    settings' default, for an engine given its own encoder); `passage_precision`:
+    the one passages are embedded with."""
     articles = work_dir / "corpus-articles.jsonl"
     write_articles(docs, articles)
     options = BuildOptions(
@@ -116,6 +123,8 @@ def build_corpus_index(
         index_dir=work_dir / "index",
         model_ref=model_ref,
         translation=translation,
+        onnx_precision=query_precision or DEFAULT_ONNX_PRECISION,
+        passage_precision=passage_precision,
     )
     return build_index(options, encoder=encoder)
 
