@@ -6,7 +6,9 @@ English, 75 Spanish, spread evenly; the Spanish ones are the translations of the
 English ones) are run in each mode. The news set (`search/evaluation/data/news`,
 50 articles, 82 queries) is small enough to run whole (about 20 s); it is the set
 with names ("Sonora", "Arturo Lobo") and name-only queries. The same code as
-`make eval`, on a slice.
+`make eval`, on a slice, and like it embedding queries as `serve` does: the engine
+opens the ONNX export the manifest names (int8, the default), not the model the
+session loaded (which builds and exports).
 
 The floors sit just below what was measured (minus 0.005, rounded down to 0.01),
 so that a change which costs even a query or two fails: look at the queries it
@@ -26,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from indexer.encoder import Encoder
+from indexer.settings import DEFAULT_ONNX_PRECISION
 from search.evaluation.beir import load_beir
 from search.evaluation.cli import NEWS_DATA_DIR
 from search.evaluation.harness import EvalOptions, EvaluationResult, evaluate_data_set
@@ -46,7 +49,9 @@ SETS = sorted(SLICE_QUERIES)
 # embedded via English) and at query time; engine defaults of 2026-11-22 (RRF k
 # 10 with the cross-lingual feedback leg, names kept out of query translation,
 # name-only queries answered lexically). Hybrid measured after the feedback leg.
-# Passages embedded with the int8 export since 2026-11-23 (one floor moved, below).
+# Passages embedded with the int8 export since 2026-11-23 (one floor moved, below);
+# queries by the int8 export too, as `serve` embeds them, since later that day (they
+# were embedded by the session's sentence-transformers model before; one floor moved).
 NDCG10_FLOORS = {
     ("xquad", "lexical", "all"): 0.87,  # measured 0.882 on 2026-11-22 (150-query slice)
     ("xquad", "lexical", "en"): 0.87,  # measured 0.880 on 2026-11-22
@@ -57,7 +62,8 @@ NDCG10_FLOORS = {
     # all 1,190 moved +0.001 (README, "What the missed goals cost")
     ("xquad", "semantic", "en"): 0.91,
     ("xquad", "semantic", "es"): 0.85,  # measured 0.864 on 2026-11-22
-    ("xquad", "hybrid", "all"): 0.95,  # measured 0.964 on 2026-11-22 (0.949 before feedback)
+    # 0.964 on 2026-11-22 (0.949 before feedback); 0.972 with int8 queries on 2026-11-23
+    ("xquad", "hybrid", "all"): 0.96,
     ("xquad", "hybrid", "en"): 0.96,  # measured 0.971 on 2026-11-22 (0.957)
     ("xquad", "hybrid", "es"): 0.95,  # measured 0.957 on 2026-11-22 (0.941)
     ("news", "lexical", "all"): 0.97,  # measured 0.976 on 2026-11-22 (all 82 queries)
@@ -76,7 +82,10 @@ CROSS_RECALL10_FLOORS = {
     ("xquad", "lexical", "en->es"): 0.92,  # measured 0.933 on 2026-11-22
     ("xquad", "lexical", "es->en"): 0.92,  # measured 0.933 on 2026-11-22
     ("xquad", "semantic", "en->es"): 0.99,  # measured 1.000 on 2026-11-22
-    ("xquad", "semantic", "es->en"): 0.91,  # measured 0.920 on 2026-11-22
+    # 0.920 on 2026-11-22; 0.907 with int8 queries on 2026-11-23: one question of the
+    # slice's 75 Spanish ones lost its English paragraph from the semantic top 10; over
+    # all 1,190 Spanish questions 0.910 -> 0.908 (`make eval`, README)
+    ("xquad", "semantic", "es->en"): 0.90,
     ("xquad", "hybrid", "en->es"): 0.99,  # measured 1.000 on 2026-11-22
     ("xquad", "hybrid", "es->en"): 0.98,  # measured 0.987 on 2026-11-22 (0.973 before feedback)
     ("news", "lexical", "en->es"): 0.96,  # measured 0.969 on 2026-11-22
@@ -90,7 +99,10 @@ CROSS_RECALL10_FLOORS = {
 
 def _evaluate(encoder: Encoder, path: Path, max_queries: int | None) -> EvaluationResult:
     options = EvalOptions(
-        model_ref=encoder.model_ref, variants=parse_variants(MODES), max_queries=max_queries
+        model_ref=encoder.model_ref,
+        variants=parse_variants(MODES),
+        max_queries=max_queries,
+        query_precision=DEFAULT_ONNX_PRECISION,
     )
     return evaluate_data_set(load_beir(path), options, encoder=encoder)
 
