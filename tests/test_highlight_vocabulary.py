@@ -20,7 +20,9 @@ TEXTS = {
     "en": "The security chief's convoy was attacked; attackers fled. Security_forces "
     "and the National Guard (2,000 troops) secured García's route. ATTACK! attack? x_attack",
     "es": "Ataque contra el secretario de Seguridad: los atacantes huyeron; la seguridad "
-    "de García Harfuch, según el gabinete, está garantizada. Ataques, ataque… ¿ataque?",
+    "de García Harfuch, según el gabinete, está garantizada. Ataques, ataque… ¿ataque? "
+    # a word is placed only where it stands whole: not inside ataque_2, ataque², ¹ataque
+    "ataque_2 ataque² ¹ataque ataqueé seguridad-ataque",
     "fr": "L'attaque du convoi: sécurité renforcée à Paris, attaque_2 et attaques.",
 }
 QUERIES = [
