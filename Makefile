@@ -34,7 +34,7 @@ else
 endif
 
 .PHONY: setup system-deps browser-deps index rebuild run test test-fast lint check bench \
-	bench-build bench-changes bench-scale bench-txtai-venv eval eval-precision messages clean
+	bench-xquad bench-build bench-changes bench-scale bench-txtai-venv eval eval-precision messages clean
 
 setup: $(STAMP) system-deps
 
@@ -92,6 +92,12 @@ check: test
 
 bench: index
 	$(PY) -m search.bench --index $(INDEX)
+
+# The same figures on the corpus the issue's "before" was measured on: XQuAD (480
+# paragraphs, 826 passages), indexed by `python -m indexer build` into a temporary
+# directory first (translation on).
+bench-xquad: setup
+	$(PY) -m search.bench --corpus ../shared/eval/xquad/bilingual
 
 # Build throughput: `indexer build` of the XQuAD corpus (translation on) into fresh
 # index directories, with an empty and with a filled ONNX export cache; add

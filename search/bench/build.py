@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BuildRuns", "main", "measure_builds"]
+__all__ = ["BuildRuns", "main", "measure_builds", "write_corpus_articles"]
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _XQUAD = _REPO_ROOT.parent / "shared" / "eval" / "xquad" / "bilingual"
@@ -121,7 +121,7 @@ def measure_builds(
     return dict(results)
 
 
-def _articles(corpus: Path, target: Path) -> Path:
+def write_corpus_articles(corpus: Path, target: Path) -> Path:
     """A BEIR-style `corpus.jsonl` (`_id`, `text`, optional `title`) as the indexer's
     JSONL articles. Read here, not through `search.evaluation`, which the product
     never imports."""
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     other = None if args.against is None else args.against.resolve()
     checkouts = (_REPO_ROOT,) if other is None else (_REPO_ROOT, other)
     with tempfile.TemporaryDirectory(prefix="build-bench-corpus-") as scratch:
-        articles = _articles(args.corpus, Path(scratch) / "articles.jsonl")
+        articles = write_corpus_articles(args.corpus, Path(scratch) / "articles.jsonl")
         results = measure_builds(articles, rounds=args.rounds, checkouts=checkouts)
     for (checkout, state), runs in results.items():
         print(f"{checkout} ({state} export cache): {runs.describe()}")

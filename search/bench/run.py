@@ -1,8 +1,11 @@
 """`make bench`: the figures of the "Fast queries" goals, each beside its goal.
 
-    python -m search.bench [--index DIR] [--queries FILE.jsonl] [--rounds N]
+    python -m search.bench [--index DIR | --corpus DIR] [--queries FILE.jsonl] [--rounds N]
 
-In one run, on one index (default `index/`, the seeds):
+In one run, on one index (default `index/`, the seeds; `--corpus` a BEIR-style
+folder, such as the XQuAD set the issue's "before" figures were measured on,
+indexed first by `python -m indexer build` into a temporary directory, translation
+on, as `make bench-xquad` does):
 
 1. where a hybrid query's time goes, stage by stage, in-process (`search.bench.stages`),
    and the two pure steps on their own: a page of 10 results with snippets, and
@@ -34,9 +37,12 @@ import contextlib
 import http.client
 import itertools
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,28 +103,59 @@ def _take(queries: Iterator[str], count: int) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m search.bench", description=__doc__)
     parser.add_argument("--index", type=Path, default=Path("index"))
+    parser.add_argument(
+        "--corpus", type=Path, help="a folder with corpus.jsonl: index it and measure on it"
+    )
     parser.add_argument("--queries", type=Path, help="JSONL with a `text` field")
     parser.add_argument("--count", type=int, default=200, help="queries for the stage breakdown")
     parser.add_argument("--rounds", type=int, default=8, help="alternating latency rounds")
     parser.add_argument("--per-round", type=int, default=25, help="queries per round and side")
     parser.add_argument("--no-http", action="store_true", help="in-process figures only")
     args = parser.parse_args(argv)
+    if args.corpus is None:
+        return _bench(args, args.index)
+    if not (args.corpus / "corpus.jsonl").is_file():
+        parser.error(f"--corpus {args.corpus}: no corpus.jsonl there (a BEIR-style folder).")
+    with tempfile.TemporaryDirectory(prefix="bench-corpus-") as scratch:
+        index_dir = _index_corpus(args.corpus, Path(scratch))
+        return _bench(args, index_dir)
 
+
+def _index_corpus(corpus: Path, scratch: Path) -> Path:
+    """`corpus` built by `python -m indexer build` (translation on) under `scratch`."""
+    from search.bench.build import write_corpus_articles
+
+    articles = write_corpus_articles(corpus, scratch / "articles.jsonl")
+    index_dir = scratch / "index"
+    print(f"indexing {corpus} with python -m indexer build ...", flush=True)
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "indexer", "build", "--source", str(articles)]
+    subprocess.run(
+        [*command, "--index", str(index_dir)],
+        env={**os.environ, "SEARCH_TRANSLATION": "on"},
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    print(f"indexed in {time.perf_counter() - started:.1f} s")
+    return index_dir
+
+
+def _bench(args: argparse.Namespace, index_dir: Path) -> int:
     from search.settings import ServiceSettings
     from search.wiring import build_engine
 
     queries = _query_stream(args.queries)
-    engine = build_engine(ServiceSettings.from_env(), args.index)
+    engine = build_engine(ServiceSettings.from_env(), index_dir)
     health = engine.health()
     print(
-        f"index {args.index}: {health.passages} passages, generation {health.generation}; "
+        f"index {index_dir}: {health.passages} passages, generation {health.generation}; "
         f"query translation {'on' if engine.translation_available else 'off'}; "
         f"encoder {type(engine.query_encoder).__name__}"
     )
     _in_process(engine, _take(queries, args.count))
     if not args.no_http:
-        _over_http(engine, args.index, queries, rounds=args.rounds, per_round=args.per_round)
-        _startup(args.index)
+        _over_http(engine, index_dir, queries, rounds=args.rounds, per_round=args.per_round)
+        _startup(index_dir)
     return 0
 
 
