@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 import tantivy
 
 from indexer.analysis import FIELD_BY_LANGUAGE, OTHER_FIELD, TRANSLATED_FIELD_BY_LANGUAGE
-from search.errors import tantivy_panics_as_corruption
+from search.errors import IndexCorruptError, tantivy_panics_as_corruption
 from search.models import Hit
 from search.plan import QueryPlan, RowConstraints
 from search.query_parser import ParsedQuery
@@ -50,11 +50,19 @@ class LexicalRetriever:
         searcher = self._snapshot.searcher
         with tantivy_panics_as_corruption(str(self._snapshot.paths.tantivy)):
             result = searcher.search(built, limit=k, count=False)
-            rows = [searcher.doc(address)["row"][0] for _, address in result.hits]
-        return self._snapshot.rank(
-            Hit(key=int(row), score=float(score))
-            for row, (score, _) in zip(rows, result.hits, strict=True)
-        )
+            # the `row` fast field, one call for every hit, not a stored document each
+            # (a block decompressed and a Document built per hit: 0.3 ms of a search
+            # on the XQuAD index)
+            rows = searcher.fast_field_values("row", [address for _, address in result.hits])
+        hits = []
+        for row, (score, _) in zip(rows, result.hits, strict=True):
+            if row is None:
+                raise IndexCorruptError(
+                    f"{self._snapshot.paths.tantivy}: a passage without its row fast field. "
+                    "Rebuild with: python -m indexer build"
+                )
+            hits.append(Hit(key=int(row), score=float(score)))
+        return self._snapshot.rank(hits)
 
     def matching_rows(self, plan: QueryPlan, rows: Iterable[int]) -> frozenset[int]:
         """Which of `rows` the lexical query matches: one tantivy query over them (the
