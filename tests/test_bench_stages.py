@@ -53,7 +53,7 @@ def test_the_build_bench_writes_a_beir_corpus_as_articles_the_indexer_reads(
     import json
 
     from indexer.articles import read_all_articles
-    from search.bench.build import _articles
+    from search.bench.build import write_corpus_articles
 
     root = tmp_path
     docs = [
@@ -63,7 +63,7 @@ def test_the_build_bench_writes_a_beir_corpus_as_articles_the_indexer_reads(
     (root / "corpus.jsonl").write_text(
         "".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs), encoding="utf-8"
     )
-    articles, problems = read_all_articles([_articles(root, root / "articles.jsonl")])
+    articles, problems = read_all_articles([write_corpus_articles(root, root / "articles.jsonl")])
     assert problems == []
     assert [(a.id, a.text) for a in articles] == [
         ("en-1", "Storm makes landfall."),
