@@ -21,7 +21,7 @@ from typing import Protocol
 from indexer.layout import ArticleRecord
 from indexer.metadata_store import MetadataStore
 from indexer.names import case_counts
-from search.heap import return_freed_memory
+from search.heap import freeze_loaded, return_freed_memory
 from search.lru import LruCache
 
 __all__ = [
@@ -160,3 +160,4 @@ class BackgroundCaseVocabulary:
     def _count(self, articles: Callable[[], Iterable[ArticleRecord]]) -> None:
         self._ready = InMemoryCaseVocabulary.from_articles(articles())
         return_freed_memory()  # the articles it read, freed in this thread's arena
+        freeze_loaded()  # the counts, out of the collector's walks (`search.heap`)

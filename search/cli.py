@@ -205,6 +205,7 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
             if counts is not None:
                 state = self.server_state
                 app.state.close_connection = lambda: counts.should_close(len(state.connections))
+            app.state.engine.freeze_heap()
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             # here, not after `run`: uvicorn ends `run` by raising the SIGTERM or

@@ -32,7 +32,7 @@ from search.fusion import FusedHit, add_rrf_run, fuse_legs
 from search.generation import EncoderPool, LiveGeneration, LoadedGeneration, QueryEncoder
 from search.grouping import limit_per_article
 from search.health import Health, health_report
-from search.heap import return_freed_memory
+from search.heap import freeze_loaded, freeze_startup, return_freed_memory
 from search.highlight import Highlighter
 from search.leg_runs import run_legs
 from search.matching import CLOSEST_SHOWN, MEANING_FLOOR, partition
@@ -165,9 +165,15 @@ class SearchEngine:
         query does not pay ~300 ms of start-up; read the article facts in the
         background (3.5 s at a million passages: the first search would pay it)."""
         self._facts_loading = self._helpers.submit(self._facts.of, self.snapshot)
-        self._facts_loading.add_done_callback(lambda _: return_freed_memory())
+        self._facts_loading.add_done_callback(_settle_heap)
         self.query_encoder.encode(["warm up"])
         self._translator.warm_up()
+
+    def freeze_heap(self) -> None:
+        """For a server, once it serves: what start-up loaded is left out of the
+        cyclic garbage collector's walks from now on (`search.heap`); a reload
+        undoes it."""
+        freeze_startup()
 
     def clear_caches(self) -> None:
         """Forget cached query vectors and translations (benchmarks measure cold queries)."""
@@ -385,6 +391,13 @@ class SearchEngine:
             query_translation=self.translation_available,
             warming=warming,
         )
+
+
+def _settle_heap(_: object) -> None:
+    """After the article facts load: their freed temporaries back to the system, the
+    facts themselves out of the collector's walks (`search.heap`)."""
+    return_freed_memory()
+    freeze_loaded()
 
 
 def _parse(query: str) -> ParsedQuery:

@@ -31,6 +31,7 @@ from search.case_vocabulary import (
     StoredCaseVocabulary,
 )
 from search.errors import tantivy_panics_as_corruption
+from search.heap import unfreeze_for_reload
 from search.lexical import LexicalRetriever
 from search.semantic import SemanticRetriever
 from search.snapshot import IndexSnapshot
@@ -145,6 +146,7 @@ class LiveGeneration:
                 return False
             self.current = loaded
             self._problems.clear()
+            unfreeze_for_reload()  # the replaced generation's cycles stay collectable
             log.info("serving generation %s", loaded.snapshot.generation)
             return True
 
