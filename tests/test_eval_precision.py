@@ -19,6 +19,7 @@ from search.evaluation.precision import (
     Change,
     Precisions,
     changes,
+    check_measured,
     comparison_markdown,
     main,
     parse_precisions,
@@ -152,6 +153,13 @@ def test_the_harness_embeds_queries_as_the_service_does(tmp_path: Path, encoder:
     assert "Queries embedded by sentence-transformers, passages by onnx-fp32." in (
         to_markdown(harness)
     )
+    # the comparison checks that each run measured what it was asked to
+    check_measured(service, Precisions(queries="int8", passages="int8"))
+    check_measured(harness, Precisions(queries=None, passages="fp32"))
+    with pytest.raises(ValueError, match="queries were to be embedded by sentence-transformers"):
+        check_measured(service, Precisions(queries=None, passages="int8"))
+    with pytest.raises(ValueError, match="passages were to be embedded by onnx-int8"):
+        check_measured(harness, Precisions(queries=None, passages="int8"))
     # each query found its own-language article first, whichever encoder embedded it
     for result in (service, harness):
         assert result.variants[0].metrics.overall["ndcg@10"] > 0.5

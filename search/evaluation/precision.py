@@ -39,6 +39,7 @@ __all__ = [
     "Change",
     "Precisions",
     "changes",
+    "check_measured",
     "comparison_markdown",
     "main",
     "ndcg_by_mode",
@@ -99,6 +100,25 @@ class Change:
         """The largest fall over the splits, as a negative number (0 when none fell)."""
         deltas = [self.candidate[split] - self.baseline[split] for split in self.baseline]
         return min([0.0, *deltas])
+
+
+def check_measured(result: EvaluationResult, pair: Precisions) -> None:
+    """`ValueError` unless `pair` is what embedded the run: where an export fails, the
+    build and the engine fall back (logged), and the comparison would compare nothing."""
+    onnx = result.manifest.onnx
+    passages = onnx.passage_backend.split(",")[0] if onnx is not None else "sentence-transformers"
+    embedded = {"queries": result.query_encoder, "passages": passages}
+    wanted = {
+        "queries": f"onnx-{pair.queries}" if pair.queries else "sentence-transformers",
+        "passages": f"onnx-{pair.passages}",
+    }
+    for use, backend in wanted.items():
+        if embedded[use] != backend:
+            raise ValueError(
+                f"{result.data_set.name}: {use} were to be embedded by {backend}, but "
+                f"{embedded[use]} embedded them (the export or its int8 file fell back; "
+                "the log says why), so this comparison would not measure what it says."
+            )
 
 
 def ndcg_by_mode(result: EvaluationResult) -> dict[str, dict[str, float]]:
@@ -213,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for pair in pairs:
                 print(f"{data_set.name}, {pair} ...", file=sys.stderr, flush=True)
                 result = evaluate_data_set(data_set, pair.options(base), encoder=encoder)
+                check_measured(result, pair)
                 tables.append(ndcg_by_mode(result))
             figures[data_set.name] = {
                 str(pair): table for pair, table in zip(pairs, tables, strict=True)
