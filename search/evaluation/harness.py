@@ -76,6 +76,7 @@ class EvaluationResult:
     build_problems: list[str]
     query_translation: bool  # whether the engine had a translator
     query_encoder: str  # what embedded the queries: "onnx-int8", "sentence-transformers"
+    passage_encoder: str  # what embedded the passages, likewise (from the manifest)
     queries: list[Query]  # the evaluated ones
     doc_languages: dict[str, str]
     variants: list[VariantResult]
@@ -162,6 +163,7 @@ def evaluate_data_set(
         build_problems=[str(problem) for problem in report.problems],
         query_translation=translator is not None,
         query_encoder=query_encoder,
+        passage_encoder=_passage_backend(report.manifest),
         queries=queries,
         doc_languages=doc_languages,
         variants=variants,
@@ -171,6 +173,12 @@ def evaluate_data_set(
 
 def _backend(encoder: object) -> str:
     return str(getattr(encoder, "backend", type(encoder).__name__))
+
+
+def _passage_backend(manifest: Manifest) -> str:
+    """The manifest's `passage_backend` ("onnx-int8, 2 threads") without the threads."""
+    onnx = manifest.onnx
+    return onnx.passage_backend.split(",")[0] if onnx is not None else "sentence-transformers"
 
 
 def _check_precisions(options: EvalOptions) -> None:

@@ -105,9 +105,7 @@ class Change:
 def check_measured(result: EvaluationResult, pair: Precisions) -> None:
     """`ValueError` unless `pair` is what embedded the run: where an export fails, the
     build and the engine fall back (logged), and the comparison would compare nothing."""
-    onnx = result.manifest.onnx
-    passages = onnx.passage_backend.split(",")[0] if onnx is not None else "sentence-transformers"
-    embedded = {"queries": result.query_encoder, "passages": passages}
+    embedded = {"queries": result.query_encoder, "passages": result.passage_encoder}
     wanted = {
         "queries": f"onnx-{pair.queries}" if pair.queries else "sentence-transformers",
         "passages": f"onnx-{pair.passages}",

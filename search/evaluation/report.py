@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from indexer.manifest import Manifest
 from search.evaluation.harness import EvaluationResult, VariantResult
 from search.evaluation.metrics import CUTOFF_METRICS, MONOLINGUAL_METRICS
 from search.evaluation.sampling import query_language
@@ -51,7 +50,7 @@ def to_json(result: EvaluationResult) -> dict[str, Any]:
             "chunking": manifest.chunking,
             "embedding": {
                 "queries": result.query_encoder,
-                "passages": manifest.onnx.passage_backend if manifest.onnx else "",
+                "passages": result.passage_encoder,
                 "onnx": asdict(manifest.onnx) if manifest.onnx else None,
             },
             "engine": asdict(options.engine),
@@ -123,7 +122,7 @@ def to_markdown(result: EvaluationResult) -> str:
         f"at query time {'on' if result.query_translation else 'off'}; "
         f"chunking {manifest.chunking}; {result.options.limit} results per query, "
         "one passage per document. Queries embedded by "
-        f"{result.query_encoder}, passages by {_passages_embedded_by(manifest)}.",
+        f"{result.query_encoder}, passages by {result.passage_encoder}.",
         "",
     ]
     header = ["mode", *(_LABELS[name] for name in CUTOFF_METRICS)]
@@ -221,11 +220,3 @@ def _row(cells: list[str]) -> str:
 
 def _number(value: float) -> str:
     return f"{value:.3f}"
-
-
-def _passages_embedded_by(manifest: Manifest) -> str:
-    """What embedded the passages: "onnx-int8" or "sentence-transformers"."""
-    onnx = manifest.onnx
-    if onnx is None or not onnx.passage_backend.startswith("onnx"):
-        return "sentence-transformers"
-    return f"onnx-{onnx.passage_precision}"
