@@ -41,7 +41,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.model_stamp import STAMP_SUFFIX, write_stamp
-from indexer.onnx_encoder import CONFIG_FILE, MODEL_FILE_BY_PRECISION, TOKENIZER_FILE
+from indexer.onnx_encoder import (
+    CONFIG_FILE,
+    EXPORT_VERSION,
+    MODEL_FILE_BY_PRECISION,
+    TOKENIZER_FILE,
+)
 
 __all__ = [
     "CachedModel",
@@ -102,7 +107,8 @@ def model_source_digest(model_ref: str) -> str | None:
     directory = Path(model_ref).expanduser()
     if not directory.is_dir():
         return None
-    digest = hashlib.blake2b(f"model files v{_DIGEST_VERSION}\n".encode(), digest_size=32)
+    seed = f"model files v{_DIGEST_VERSION}, export v{EXPORT_VERSION}\n"
+    digest = hashlib.blake2b(seed.encode(), digest_size=32)
     try:
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
             relative = path.relative_to(directory).as_posix()

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFIG_FILE",
+    "EXPORT_VERSION",
     "MODEL_FILE_BY_PRECISION",
     "OUTPUT_NAME",
     "POOLING_MODES",
@@ -45,6 +46,9 @@ __all__ = [
     "pool",
 ]
 
+# How the files below are made (`indexer.onnx_export`), part of every key an export is
+# found by: bumped when the export itself changes (2: eager attention, fused graph).
+EXPORT_VERSION = 2
 MODEL_FILE_BY_PRECISION = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "encoder.json"

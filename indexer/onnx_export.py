@@ -14,6 +14,7 @@ reason, and the query side falls back to sentence-transformers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -34,6 +35,7 @@ from indexer.manifest import OnnxInfo
 from indexer.model_stamp import file_sha256, write_stamp
 from indexer.onnx_encoder import (
     CONFIG_FILE,
+    EXPORT_VERSION,
     MODEL_FILE_BY_PRECISION,
     OUTPUT_NAME,
     POOLING_MODES,
@@ -41,6 +43,7 @@ from indexer.onnx_encoder import (
     OnnxEncoder,
     OnnxModelConfig,
 )
+from indexer.onnx_fusion import GraphFusion, fuse_graph
 from indexer.query_encoder import TextEncoder
 
 __all__ = [
@@ -59,7 +62,7 @@ log = logging.getLogger(__name__)
 
 MODELS_DIR = "models"  # under the index dir
 _RECORD_FILE = "export.json"  # per precision: sha256 and agreement with sentence-transformers
-_EXPORT_VERSION = 1  # part of the cache key: bump when the export itself changes
+_UNRECORDED_GRAPH = "not recorded (an export made before graph fusion)"
 _OPSET = 17
 # Lowest cosine to sentence-transformers on `_CHECK_TEXTS` for an export to be used.
 # fp32 agrees to ~1e-6; int8 (per-channel dynamic quantisation) measured 0.98-0.99.
@@ -136,7 +139,12 @@ def prepare_cached_onnx(
             partial.mkdir()
             link_export(cached.export_dir, partial)
             os.rename(partial, directory)
-        export = ExportedModel(directory, record["sha256"], record["min_cosine"])
+        export = ExportedModel(
+            directory,
+            record["sha256"],
+            record["min_cosine"],
+            record.get("graph", _UNRECORDED_GRAPH),
+        )
         model_ref = cached.facts.model_ref
         encoding = _onnx_encoding(export, index_dir, model_ref, precision, passage_precision)
     except Exception as error:  # a damaged entry: the torch path still works
@@ -177,7 +185,10 @@ def _onnx_encoding(
     checks = ", ".join(f"{name} {value:.5f}" for name, value in sorted(cosine.items()))
     info = OnnxInfo(
         exported=True,
-        reason=f"opset {_OPSET}; lowest cosine to sentence-transformers on check texts: {checks}",
+        reason=(
+            f"opset {_OPSET}; lowest cosine to sentence-transformers on check texts: {checks}; "
+            f"graph {export.graph}"
+        ),
         path=model_path.relative_to(index_dir).as_posix(),
         sha256=export.sha256[chosen],
         precision=chosen,
@@ -205,6 +216,7 @@ class ExportedModel:
     directory: Path
     sha256: dict[str, str]  # precision -> sha256 of its .onnx file
     min_cosine: dict[str, float]  # precision -> lowest cosine to sentence-transformers
+    graph: str = _UNRECORDED_GRAPH  # what `indexer.onnx_fusion` did to the graph
 
 
 def export_model(encoder: Encoder, cache_root: Path, *, precision: str = "fp32") -> ExportedModel:
@@ -230,23 +242,35 @@ def export_model(encoder: Encoder, cache_root: Path, *, precision: str = "fp32")
         if earlier is not None and (earlier / _RECORD_FILE).is_file():
             link_export(earlier, partial)
         else:
-            _export_transformer(model[0], config, partial / MODEL_FILE_BY_PRECISION["fp32"])
+            fusion = _export_transformer(
+                model[0], config, partial / MODEL_FILE_BY_PRECISION["fp32"]
+            )
             (partial / TOKENIZER_FILE).write_text(tokenizer_json, encoding="utf-8")
             config.write(partial / CONFIG_FILE)
-            _record_check(encoder, partial, "fp32")
+            _record_check(encoder, partial, "fp32", graph=fusion.note)
         os.rename(partial, directory)
     _EXPORTED_IN_THIS_PROCESS[directory.name] = directory
     if precision == "int8" and not (directory / MODEL_FILE_BY_PRECISION["int8"]).exists():
         _quantize(directory)
         _record_check(encoder, directory, "int8")
+    return _exported(directory)
+
+
+def _exported(directory: Path) -> ExportedModel:
     record = json.loads((directory / _RECORD_FILE).read_text(encoding="utf-8"))
-    return ExportedModel(directory, record["sha256"], record["min_cosine"])
+    graph = record.get("graph", _UNRECORDED_GRAPH)
+    return ExportedModel(directory, record["sha256"], record["min_cosine"], graph)
 
 
-def _record_check(encoder: Encoder, directory: Path, precision: str) -> None:
-    """Add `precision`'s sha256 and agreement with sentence-transformers to export.json."""
+def _record_check(
+    encoder: Encoder, directory: Path, precision: str, *, graph: str | None = None
+) -> None:
+    """Add `precision`'s sha256 and agreement with sentence-transformers to export.json
+    (and `graph`, what fusion did, when given)."""
     path = directory / _RECORD_FILE
     record = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    if graph is not None:
+        record["graph"] = graph
     candidate = OnnxEncoder(directory, model_ref=encoder.model_ref, precision=precision)
     expected = encoder.encode(list(_CHECK_TEXTS))
     cosine = float(np.min(np.sum(expected * candidate.encode(list(_CHECK_TEXTS)), axis=1)))
@@ -322,7 +346,7 @@ def _content_hash(model: Any, config: OnnxModelConfig, tokenizer_json: str) -> s
     parameters): the same model content gives the same cache directory."""
     import torch
 
-    digest = hashlib.sha256(f"export v{_EXPORT_VERSION} opset {_OPSET}\n".encode())
+    digest = hashlib.sha256(f"export v{EXPORT_VERSION} opset {_OPSET}\n".encode())
     digest.update(repr(sorted(asdict(config).items())).encode())
     digest.update(tokenizer_json.encode())
     for name, tensor in sorted(model.state_dict().items()):
@@ -331,7 +355,11 @@ def _content_hash(model: Any, config: OnnxModelConfig, tokenizer_json: str) -> s
     return digest.hexdigest()
 
 
-def _export_transformer(transformer: Any, config: OnnxModelConfig, path: Path) -> None:
+def _export_transformer(transformer: Any, config: OnnxModelConfig, path: Path) -> GraphFusion:
+    """Export the transformer to `path`, fused where `indexer.onnx_fusion` can.
+
+    Exported with eager attention: ONNX Runtime's attention fusion recognises that
+    graph, not `scaled_dot_product_attention`'s (the two compute the same thing)."""
     import torch
 
     class _LastHiddenState(torch.nn.Module):
@@ -348,18 +376,42 @@ def _export_transformer(transformer: Any, config: OnnxModelConfig, path: Path) -
         return_tensors="pt",
     )
     axes = {name: {0: "batch", 1: "sequence"} for name in (*config.input_names, OUTPUT_NAME)}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's warnings are about Python control flow
-        torch.onnx.export(
-            _LastHiddenState(transformer.auto_model).eval(),
-            tuple(sample[name] for name in config.input_names),
-            str(path),
-            input_names=list(config.input_names),
-            output_names=[OUTPUT_NAME],
-            dynamic_axes=axes,
-            opset_version=_OPSET,
-            dynamo=False,
-        )
+    unfused = path.with_name(f".{path.name}.unfused")
+    model = transformer.auto_model
+    attention = getattr(model.config, "_attn_implementation", None)
+    try:
+        with contextlib.suppress(Exception):  # a model without eager attention keeps its own
+            model.set_attn_implementation("eager")
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's warnings are about Python control flow
+            torch.onnx.export(
+                _LastHiddenState(model).eval(),
+                tuple(sample[name] for name in config.input_names),
+                str(unfused),
+                input_names=list(config.input_names),
+                output_names=[OUTPUT_NAME],
+                dynamic_axes=axes,
+                opset_version=_OPSET,
+                dynamo=False,
+            )
+    finally:
+        if attention is not None:
+            with contextlib.suppress(Exception):
+                model.set_attn_implementation(attention)
+    checks = transformer.tokenizer(
+        list(_CHECK_TEXTS),
+        padding=True,
+        truncation=True,
+        max_length=config.max_seq_length,
+        return_tensors="np",
+    )
+    return fuse_graph(
+        unfused,
+        path,
+        num_heads=int(getattr(model.config, "num_attention_heads", 0) or 0),
+        hidden_size=int(getattr(model.config, "hidden_size", 0) or 0),
+        check_feeds={name: checks[name].astype(np.int64) for name in config.input_names},
+    )
 
 
 def _quantize(directory: Path) -> None:
@@ -369,6 +421,7 @@ def _quantize(directory: Path) -> None:
     0.83-0.93 to fp32 on XQuAD passages, per-channel 0.98-0.99 at the same speed.
     Leaving the embedding table in fp32 gained 0.005 and made the file 2.5x larger.
     """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target = directory / MODEL_FILE_BY_PRECISION["int8"]
@@ -382,6 +435,9 @@ def _quantize(directory: Path) -> None:
             partial,
             weight_type=QuantType.QInt8,
             per_channel=True,
+            # a fused graph's contrib operators (Attention, ...) have no shape inference
+            # in `onnx`: their outputs are float, as everywhere in an fp32 export
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
     finally:
         root.removeFilter(quiet)

@@ -103,6 +103,27 @@ def _encoder(export: ExportedModel, encoder: Encoder, precision: str) -> OnnxEnc
     )
 
 
+def test_the_default_models_export_is_fused_and_its_int8_file_runs_fused_attention(
+    export: ExportedModel,
+) -> None:
+    """`indexer.onnx_fusion` on the real model: one Attention per layer (6), the
+    embeddings and each residual + LayerNorm fused; dynamic quantisation keeps them
+    fused (QAttention), which is where a short query's time goes down."""
+    import onnx
+
+    assert export.graph.startswith("fused: ")
+    assert "Attention x6" in export.graph
+    assert "EmbedLayerNormalization x1" in export.graph
+    record = json.loads((export.directory / "export.json").read_text(encoding="utf-8"))
+    assert record["graph"] == export.graph
+    operators = [
+        node.op_type for node in onnx.load(export.directory / "model.int8.onnx").graph.node
+    ]
+    assert operators.count("QAttention") == 6
+    assert "Softmax" not in operators  # no attention left unfused
+    assert not list(export.directory.glob(".*"))  # no unfused leftover
+
+
 def test_fp32_matches_sentence_transformers(
     export: ExportedModel, encoder: Encoder, sample: list[str], reference: np.ndarray
 ) -> None:
