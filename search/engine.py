@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from indexer.analysis import Analyzers
 from indexer.manifest import Manifest
@@ -40,6 +41,7 @@ from search.models import (
     DEFAULT_DEPTH,
     DEFAULT_RRF_K,
     ArticleView,
+    Mode,
     SearchRequest,
     SearchResponse,
     SourceList,
@@ -197,11 +199,14 @@ class SearchEngine:
             request.skip_translations,
             embed_meanwhile=request.mode in ("hybrid", "semantic"),
         )
-        plan = self._plan(loaded, parsed, translations, request, facts, sources.stored)
+        vector, encode = self._query_vector(loaded, parsed, translations, request.mode)
+        plan = self._plan(loaded, parsed, translations, request, facts, sources.stored, vector)
         depth = request.depth or self.options.depth
         wanted = (request.offset + request.limit) * request.per_article
         candidates = min(_MAX_CANDIDATES, max(depth, wanted))
-        runs = run_legs(request.mode, plan, candidates, loaded=loaded)
+        runs = run_legs(
+            request.mode, plan, candidates, loaded=loaded, encode=encode, helpers=self._helpers
+        )
         rrf_k = request.rrf_k or self.options.rrf_k
 
         # plain array views of the store's memory-mapped columns: np.memmap's Python
@@ -303,6 +308,30 @@ class SearchEngine:
             translated = translate()
         return translated.without(skip) if skip else translated
 
+    def _query_vector(
+        self,
+        loaded: LoadedGeneration,
+        parsed: ParsedQuery,
+        translations: QueryTranslations,
+        mode: Mode,
+    ) -> tuple[npt.NDArray[np.float32] | None, Callable[[], npt.NDArray[np.float32]] | None]:
+        """(the query vector if it is cached, else None; what encodes it, if not).
+
+        An English query's vector is usually cached by now (`_translate`). One that
+        reads as Spanish is embedded through its English translation, so its
+        encoding could start only now: `run_legs` runs the lexical leg meanwhile."""
+        if mode not in ("hybrid", "semantic"):
+            return None, None
+        embed = functools.partial(
+            self._embedder.embed,
+            loaded.encoder,
+            parsed.positive_text(),
+            translations=translations.texts,
+            pivot=loaded.snapshot.manifest.translation.embedding_pivot,
+        )
+        cached = self._embedder.cached(*embed.args, **embed.keywords)
+        return (cached, None) if cached is not None else (None, embed)
+
     def _plan(
         self,
         loaded: LoadedGeneration,
@@ -311,15 +340,9 @@ class SearchEngine:
         request: SearchRequest,
         facts: ArticleFacts,
         sources: tuple[str, ...],
+        vector: npt.NDArray[np.float32] | None,
     ) -> QueryPlan:
-        vector = None
-        if request.mode in ("hybrid", "semantic"):
-            vector = self._embedder.embed(
-                loaded.encoder,
-                parsed.positive_text(),
-                translations=translations.texts,
-                pivot=loaded.snapshot.manifest.translation.embedding_pivot,
-            )
+        """What the legs need; `vector` None: still to be encoded (`_query_vector`)."""
         by_article = request.lang_scope == "article" and bool(request.langs)
         return QueryPlan(
             parsed=parsed,

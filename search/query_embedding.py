@@ -41,14 +41,11 @@ class QueryEmbedder:
         pivot: str | None,
     ) -> npt.NDArray[np.float32]:
         """A unit-length float32 vector for `text`, or for its pivot translation."""
-        texts = [text]
-        if pivot and pivot in translations and _reads_as_other_language(pivot, translations):
-            texts = [translations[pivot]]
-        key = (encoder.model_ref, texts[0])
+        key = _key(encoder, text, translations, pivot)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        embedded = encoder.encode(texts)[0]
+        embedded = encoder.encode([key[1]])[0]
         norm = float(np.linalg.norm(embedded))
         vector: npt.NDArray[np.float32] = (embedded / norm if norm > 0 else embedded).astype(
             np.float32
@@ -56,8 +53,29 @@ class QueryEmbedder:
         self._cache.put(key, vector)
         return vector
 
+    def cached(
+        self,
+        encoder: QueryEncoder,
+        text: str,
+        *,
+        translations: Mapping[str, str],
+        pivot: str | None,
+    ) -> npt.NDArray[np.float32] | None:
+        """`embed`'s vector if it is cached, else None (and nothing is encoded)."""
+        return self._cache.get(_key(encoder, text, translations, pivot))
+
     def clear_cache(self) -> None:
         self._cache.clear()
+
+
+def _key(
+    encoder: QueryEncoder, text: str, translations: Mapping[str, str], pivot: str | None
+) -> tuple[str, str]:
+    """(model, the text embedded): `text`, or its pivot translation where it reads as
+    the other language."""
+    if pivot and pivot in translations and _reads_as_other_language(pivot, translations):
+        return (encoder.model_ref, translations[pivot])
+    return (encoder.model_ref, text)
 
 
 def _reads_as_other_language(pivot: str, translations: Mapping[str, str]) -> bool:

@@ -6,13 +6,17 @@ service then runs with translation off, which `test_translation_off_*` covers).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from indexer.encoder import Encoder
 from indexer.translation import ApertiumTranslator
 from search.engine import SearchEngine
-from search.models import HealthTranslation, Mode, SearchRequest
+from search.models import HealthTranslation, Hit, Mode, SearchRequest
+from search.plan import QueryPlan
 from search.settings import ServiceSettings
 from search.wiring import build_engine
 from tests.corpus import ARTICLES, write_corpus
@@ -299,3 +303,65 @@ def test_translating_one_way_changes_no_result(
         assert [(r.passage_id, r.score) for r in one.results] == [
             (r.passage_id, r.score) for r in two.results
         ]
+
+
+def _meet(barrier: threading.Barrier) -> bool:
+    """Whether the other party arrived within the barrier's timeout."""
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        return False
+    return True
+
+
+class _EncoderMeetingTheLexicalLeg:
+    """The real encoder, which starts encoding only when the lexical leg starts too
+    (or after 10 s): `met` records, per call, whether they met."""
+
+    def __init__(self, inner: Encoder, barrier: threading.Barrier) -> None:
+        self.inner = inner
+        self.barrier = barrier
+        self.met: list[bool] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def encode(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+        self.met.append(_meet(self.barrier))
+        return self.inner.encode(texts, batch_size=batch_size)
+
+
+@needs_apertium
+def test_a_spanish_querys_lexical_leg_runs_while_its_translation_is_encoded(
+    english_engine: SearchEngine, translator: ApertiumTranslator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query that reads as Spanish is embedded through its English translation, which
+    can start only once Apertium answers: the lexical leg runs meanwhile (the two meet
+    at a barrier, which legs run one after the other never pass), and the results are
+    those of the legs one after the other."""
+    from search.lexical import LexicalRetriever
+
+    query = SearchRequest(query="hombres armados dispararon contra el jefe de seguridad")
+    english_engine.clear_caches()
+    expected = english_engine.search(query)
+    barrier = threading.Barrier(2, timeout=10)
+    lexical_met: list[bool] = []
+    lexical_search = LexicalRetriever.search
+
+    def meeting_search(self: LexicalRetriever, plan: QueryPlan, k: int) -> list[Hit]:
+        lexical_met.append(_meet(barrier))
+        return lexical_search(self, plan, k)
+
+    monkeypatch.setattr(LexicalRetriever, "search", meeting_search)
+    assert english_engine.given_encoder is not None
+    meeting = _EncoderMeetingTheLexicalLeg(english_engine.given_encoder, barrier)  # type: ignore[arg-type]
+    engine = SearchEngine(english_engine.index_dir, encoder=meeting, translator=translator)  # type: ignore[arg-type]
+    response = engine.search(query)
+    assert meeting.met == [True]
+    assert lexical_met == [True]
+    assert response.translations == expected.translations
+    assert "en" in response.translations
+    assert [(r.passage_id, r.score) for r in response.results] == [
+        (r.passage_id, r.score) for r in expected.results
+    ]
+    assert response.results[0].article_id == "en/harfuch-attack.txt"
