@@ -275,16 +275,16 @@ def _latency(
         print(line("  HTTP hybrid, translation off (control)", str(without)))
     print(line("  query encoder alone (bench process)", str(alone)))
     ratio = http_.p50 / alone.p50
-    print(line("  HTTP hybrid p50 / encoder p50", f"{ratio:5.2f}x", _GOALS["vs_encoder"], ratio))
+    print(line("  HTTP hybrid p50 / encoder p50", f"{ratio:5.3f}x", _GOALS["vs_encoder"], ratio))
     if without is not None:
-        print(line("    the control's p50 / encoder p50", f"{without.p50 / alone.p50:5.2f}x"))
+        print(line("    the control's p50 / encoder p50", f"{without.p50 / alone.p50:5.3f}x"))
     if txtai is not None:
         theirs = summarise(samples["txtai"])
         print(line("  txtai hybrid, in-process", str(theirs)))
         ratio = http_.p50 / theirs.p50
-        print(line("  HTTP hybrid p50 / txtai p50", f"{ratio:5.2f}x", _GOALS["vs_txtai"], ratio))
+        print(line("  HTTP hybrid p50 / txtai p50", f"{ratio:5.3f}x", _GOALS["vs_txtai"], ratio))
         if without is not None:
-            print(line("    the control's p50 / txtai p50", f"{without.p50 / theirs.p50:5.2f}x"))
+            print(line("    the control's p50 / txtai p50", f"{without.p50 / theirs.p50:5.3f}x"))
 
 
 def _throughput(
@@ -323,7 +323,7 @@ def _throughput(
         single_cores = single_cores or sum(cores[:3])
         scaling = result.per_second / single
         figure = (
-            f"{result.per_second:6.1f} req/s ({scaling:4.2f}x)  p50 {result.latency.p50:6.1f} ms  "
+            f"{result.per_second:6.1f} req/s ({scaling:5.3f}x)  p50 {result.latency.p50:6.1f} ms  "
             f"p95 {result.latency.p95:6.1f} ms  errors {result.errors}  503s {result.rejected}"
         )
         goal, value = None, None
