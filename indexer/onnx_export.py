@@ -139,12 +139,7 @@ def prepare_cached_onnx(
             partial.mkdir()
             link_export(cached.export_dir, partial)
             os.rename(partial, directory)
-        export = ExportedModel(
-            directory,
-            record["sha256"],
-            record["min_cosine"],
-            record.get("graph", _UNRECORDED_GRAPH),
-        )
+        export = _exported(directory, record)
         model_ref = cached.facts.model_ref
         encoding = _onnx_encoding(export, index_dir, model_ref, precision, passage_precision)
     except Exception as error:  # a damaged entry: the torch path still works
@@ -253,11 +248,11 @@ def export_model(encoder: Encoder, cache_root: Path, *, precision: str = "fp32")
     if precision == "int8" and not (directory / MODEL_FILE_BY_PRECISION["int8"]).exists():
         _quantize(directory)
         _record_check(encoder, directory, "int8")
-    return _exported(directory)
+    return _exported(directory, json.loads((directory / _RECORD_FILE).read_text("utf-8")))
 
 
-def _exported(directory: Path) -> ExportedModel:
-    record = json.loads((directory / _RECORD_FILE).read_text(encoding="utf-8"))
+def _exported(directory: Path, record: dict[str, Any]) -> ExportedModel:
+    """The export in `directory`, as its export.json `record` describes it."""
     graph = record.get("graph", _UNRECORDED_GRAPH)
     return ExportedModel(directory, record["sha256"], record["min_cosine"], graph)
 
