@@ -14,9 +14,14 @@ from typing import Any
 import orjson
 from fastapi.responses import Response
 
-__all__ = ["json_response"]
+__all__ = ["encoded_json_response", "json_response"]
 
 
 def json_response(body: Any) -> Response:
     """`body` (plain JSON data: dicts, lists, str, int, float, bool, None) as UTF-8 JSON."""
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+def encoded_json_response(content: bytes) -> Response:
+    """JSON already written (`search.rendering.search_json`) as the response."""
+    return Response(content, media_type="application/json")

@@ -239,6 +239,37 @@ def test_health(client: TestClient, translator) -> None:  # type: ignore[no-unty
         assert "query translation off: Apertium unavailable or disabled" in body["degraded"]
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "hurricane Acapulco"},
+        {"q": "inundaciones lluvia", "limit": 3, "per_article": 2},
+        {"q": "flooding", "mode": "lexical", "offset": 2},
+        {"q": "hurricanne"},  # a "did you mean"
+        {"q": "zzqxv wplkj"},  # nothing matches: the closest passages instead
+    ],
+)
+def test_search_bytes_are_the_search_body(client: TestClient, params: dict[str, Any]) -> None:
+    """The API writes `search_json`, which must be `search_body`, the JSON twin the
+    page and the CLI use, byte for byte (took_ms aside: each search times itself)."""
+    import re
+
+    import orjson
+
+    from search.params import parse_search_request
+    from search.rendering import search_body
+
+    def timeless(body: bytes) -> bytes:
+        return re.sub(rb'"took_ms":[-0-9.e]+', b'"took_ms":0', body, count=1)
+
+    engine: SearchEngine = client.app.state.engine  # type: ignore[attr-defined]
+    sent = client.get("/api/search", params=params).content
+    request = parse_search_request([(name, str(value)) for name, value in params.items()])
+    expected = orjson.dumps(search_body(engine.search(request)))
+    assert json.loads(sent)["results"] or json.loads(sent)["closest"]
+    assert timeless(sent) == timeless(expected)
+
+
 def test_openapi_and_docs(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert "/api/search" in schema["paths"]

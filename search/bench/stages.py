@@ -8,7 +8,7 @@ suggestion. An English-looking query is translated on a helper thread while the
 search's own thread encodes it, so the remainder is the total less the stages
 timed on the search's own thread: what the engine does between them (parsing,
 the plan, demotion, grouping, facets) and its wait for the translation. The JSON
-body (`search_body` + `json_response`, as the API writes it) is timed after each search,
+body (`search_json`, as the API writes it) is timed after each search,
 outside the engine.
 
 `result_building_ms` replays the result builds those searches made, in groups of
@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any
 from search.bench.stats import Summary, summarise
 from search.errors import BadQueryError
 from search.fusion import fuse_legs
-from search.json_body import json_response
+from search.json_body import encoded_json_response
 from search.models import DEFAULT_RRF_K, Hit, Mode, SearchRequest
-from search.rendering import search_body
+from search.rendering import search_json
 
 if TYPE_CHECKING:
     from search.engine import SearchEngine
@@ -130,14 +130,14 @@ def stage_breakdown(engine: SearchEngine, queries: Sequence[str], *, mode: Mode)
                 continue
             total = time.perf_counter() - started
             begun = time.perf_counter()
-            json_response(search_body(response))
+            encoded_json_response(search_json(response))
             body = time.perf_counter() - begun
             for stage, _, _, _ in STAGES:
                 per_stage[stage].append(clock.seconds.get(stage, 0.0) * 1000)
             remainder = total - clock.own_thread_seconds
             per_stage["the rest (parse, plan, group, facets, wait)"].append(remainder * 1000)
             per_stage["engine.search, total"].append(total * 1000)
-            per_stage["JSON body (search_body + orjson)"].append(body * 1000)
+            per_stage["JSON body (search_json)"].append(body * 1000)
     return Breakdown({stage: summarise(v) for stage, v in per_stage.items()}, clock.builds)
 
 
