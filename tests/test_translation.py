@@ -141,6 +141,21 @@ def test_translate_many_is_aligned_with_inputs(translator: ApertiumTranslator) -
         assert results[index] == translator.translate(texts[index], source="en", target="es")
 
 
+def test_a_batch_larger_than_the_pipe_is_written_while_answers_are_read(
+    translator: ApertiumTranslator,
+) -> None:
+    """A batch bigger than the first stage's pipe (64 KiB on Linux) takes several
+    writes, with answers read between them: written all at once it would block
+    once every pipe of the chain was full."""
+    sentence = "The dog walks to the house by the water. "
+    texts = [f"{number} {sentence * 50}" for number in range(40)]  # ~2 KiB each
+    assert sum(len(text) for text in texts) > 64 * 1024
+    results = translator.translate_many(texts, source="en", target="es")
+    for number, result in enumerate(results):
+        assert result is not None and result.split()[0] == str(number), result
+        assert result.lower().count("perro") == 50
+
+
 def test_concurrent_threads_get_their_own_answers(translator: ApertiumTranslator) -> None:
     failures: list[str] = []
 
