@@ -32,11 +32,12 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["ApertiumTranslator", "open_translator"]
+__all__ = ["ApertiumTranslator", "PendingTranslation", "open_translator"]
 
 _logger = logging.getLogger(__name__)
 
@@ -130,6 +131,16 @@ def _decode_output(raw: bytes) -> str:
     return text.replace(_CARET_STANDIN, "^").strip()
 
 
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """A request begun by `_Pipeline.send`: its bytes (payloads, each ended by \\0),
+    how many of them the first stage's pipe took, and how many answers are due."""
+
+    request: memoryview
+    written: int
+    count: int
+
+
 class _Pipeline:
     """One direction's running chain of stage processes, fed and read by one thread."""
 
@@ -168,21 +179,31 @@ class _Pipeline:
         return all(process.poll() is None for process in self.processes)
 
     def exchange(self, payloads: Sequence[bytes], *, timeout_s: float) -> list[bytes]:
-        """The output for each payload, written and read concurrently.
+        """The output for each payload, written and read concurrently."""
+        return self.receive(self.send(payloads), timeout_s=timeout_s)
+
+    def send(self, payloads: Sequence[bytes]) -> _Sent:
+        """Write what the first stage's pipe takes now (a query's few bytes: all of
+        it); `receive` writes the rest and reads the answers. Until then the caller
+        may do other work while the stages translate."""
+        request = memoryview(b"".join(payload + b"\0" for payload in payloads))
+        return _Sent(request, self._write(request, 0, []), len(payloads))
+
+    def receive(self, sent: _Sent, *, timeout_s: float) -> list[bytes]:
+        """The output for each payload `sent`, in order.
 
         Writing everything before reading would deadlock once the pipes' buffers
-        fill, so one poll loop does both. `timeout_s` bounds the wait for each
-        answer, not the whole batch.
+        fill, so one poll loop writes the rest and reads. `timeout_s` bounds the
+        wait for each answer, not the whole batch.
         """
-        request = memoryview(b"".join(payload + b"\0" for payload in payloads))
+        request, written = sent.request, sent.written
         outputs: list[bytes] = []
-        written = self._write(request, 0, outputs)  # a query fits in the pipe at once
         writing = written < len(request)
         if writing:
             self._poller.register(self._stdin_fd, select.POLLOUT)
         try:
             deadline = time.monotonic() + timeout_s
-            while len(outputs) < len(payloads):
+            while len(outputs) < sent.count:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise _PipelineTimeoutError(outputs)
@@ -229,6 +250,27 @@ class _Pipeline:
                 if stream is not None:
                     stream.close()
             process.wait()
+
+
+class PendingTranslation:
+    """A translation under way (`ApertiumTranslator.start`): `result()` waits for it,
+    once; later calls return the same."""
+
+    def __init__(self, receive: Callable[[], list[bytes]], *, release: Callable[[], None]) -> None:
+        self._receive: Callable[[], list[bytes]] | None = receive
+        self._release = release
+        self._result: str | None = None
+
+    def result(self) -> str | None:
+        """The translation, or None if Apertium failed or timed out."""
+        receive, self._receive = self._receive, None
+        if receive is not None:
+            try:
+                outputs = receive()
+            finally:
+                self._release()
+            self._result = _decode_output(outputs[0]) if outputs else None
+        return self._result
 
 
 class ApertiumTranslator:
@@ -283,6 +325,35 @@ class ApertiumTranslator:
             for index, output in zip(batch, outputs, strict=False):
                 results[index] = _decode_output(output)
         return results
+
+    def start(self, text: str, *, source: str, target: str) -> PendingTranslation | None:
+        """`text` sent into its direction's pipeline now; `result()` reads the answer.
+
+        The caller works while the stages translate: a search embeds an English
+        query meanwhile, on the same thread, instead of handing the translation to
+        another thread and waiting for it to wake (`search.query_translation`).
+        The direction is held until `result()`, which the caller must call. None,
+        without waiting, where `translate` would have to wait or cannot help: the
+        direction busy, Apertium missing, the pipeline broken, `text` blank.
+        """
+        direction = self._direction(source, target)
+        if not text.strip() or not self._check_available():
+            return None
+        lock = self._locks[direction]
+        if not lock.acquire(blocking=False):
+            return None
+        try:
+            if self._closed:
+                raise _PipelineBrokenError([])
+            payload = _encode_input(text)
+            pipeline = self._running_pipeline(direction)
+            sent = (pipeline, pipeline.send([payload]))
+        except (_PipelineBrokenError, OSError):  # `translate` restarts it and logs
+            lock.release()
+            return None
+        return PendingTranslation(
+            lambda: self._exchange_locked(direction, [payload], sent), release=lock.release
+        )
 
     def close(self) -> None:
         """Stop both pipelines; later calls return None."""
@@ -341,12 +412,22 @@ class ApertiumTranslator:
         finally:
             lock.release()
 
-    def _exchange_locked(self, direction: str, payloads: list[bytes]) -> list[bytes]:
+    def _exchange_locked(
+        self,
+        direction: str,
+        payloads: list[bytes],
+        sent: tuple[_Pipeline, _Sent] | None = None,
+    ) -> list[bytes]:
+        """`sent`: the payloads already sent into that pipeline (`start`)."""
         outputs: list[bytes] = []
         for attempt in (1, 2):
             try:
-                pipeline = self._running_pipeline(direction)
-                outputs += pipeline.exchange(payloads[len(outputs) :], timeout_s=self._timeout_s)
+                if sent is not None and attempt == 1:
+                    pipeline, request = sent
+                else:
+                    pipeline = self._running_pipeline(direction)
+                    request = pipeline.send(payloads[len(outputs) :])
+                outputs += pipeline.receive(request, timeout_s=self._timeout_s)
                 return outputs
             except _PipelineBrokenError as error:
                 outputs += error.outputs

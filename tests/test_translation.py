@@ -156,6 +156,37 @@ def test_a_batch_larger_than_the_pipe_is_written_while_answers_are_read(
         assert result.lower().count("perro") == 50
 
 
+def test_a_started_translation_is_the_translation(translator: ApertiumTranslator) -> None:
+    pending = translator.start("The dog is in the house.", source="en", target="es")
+    assert pending is not None
+    # the direction is held until the result is read: a second start does not wait
+    assert translator.start("the book", source="en", target="es") is None
+    answer = pending.result()
+    assert answer == translator.translate("The dog is in the house.", source="en", target="es")
+    assert pending.result() == answer
+    assert translator.start("   ", source="en", target="es") is None
+    other = translator.start("el perro", source="es", target="en")  # free: released
+    assert other is not None and other.result() == "The dog"
+
+
+def test_a_started_translation_times_out_and_recovers(
+    own_translator: ApertiumTranslator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hung stage costs the started translation its timeout and a None, as it
+    costs `translate`; the direction is free again afterwards."""
+    _warm(own_translator)
+    stages = _stages(own_translator)
+    os.kill(stages[4].pid, signal.SIGSTOP)
+    pending = own_translator.start("the book", source="en", target="es")
+    assert pending is not None
+    with caplog.at_level(logging.WARNING, logger="indexer.translation"):
+        assert pending.result() is None
+    assert "no answer within" in caplog.text
+    assert all(stage.returncode is not None for stage in stages)
+    _warm(own_translator)
+    assert own_translator.translate("the book", source="en", target="es") == "El libro"
+
+
 def test_concurrent_threads_get_their_own_answers(translator: ApertiumTranslator) -> None:
     failures: list[str] = []
 
