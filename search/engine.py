@@ -285,25 +285,30 @@ class SearchEngine:
     ) -> QueryTranslations:
         """The query's translations. With `embed_meanwhile`, a query that does not look
         Spanish (`search.query_language_hint`) is embedded as typed on this thread
-        while another translates it: `_plan` then finds its vector cached. They
+        while Apertium translates it: `_plan` then finds its vector cached. They
         overlap on 2 cores: an English query used to pay translation (5-8 ms p50 on a
         quiet machine) and encoding (10-12 ms) one after the other; measured on 400
         XQuAD questions, `search` p50 0.885x for English ones, Spanish unchanged.
+        The translation is sent into a pipeline before the embedding starts
+        (`QueryTranslator.head_start`) and read on this thread after it; with every
+        pipeline busy, a helper thread translates instead.
         A query whose language is evident is translated out of it only."""
         if not wanted:
             return QueryTranslations()
         text = parsed.positive_text()
+        language = evident_language(text)
         translate = functools.partial(
             self._translator.translate,
             text,
             names=loaded.vocabulary,
             phrases=parsed.phrases,
-            language=evident_language(text),
+            language=language,
         )
         if embed_meanwhile and self._translator.available and not may_be_spanish(text):
-            pending = self._helpers.submit(translate)
-            self._embedder.embed(loaded.encoder, text, translations={}, pivot=None)
-            translated = pending.result()
+            with self._translator.head_start(text, language=language) as started:
+                pending = None if started else self._helpers.submit(translate)
+                self._embedder.embed(loaded.encoder, text, translations={}, pivot=None)
+                translated = translate() if pending is None else pending.result()
         else:
             translated = translate()
         return translated.without(skip) if skip else translated

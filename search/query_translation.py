@@ -17,15 +17,16 @@ translatable word, though it repeats two of three.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import queue
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from search.case_vocabulary import CaseVocabulary
 from search.lru import LruCache
@@ -48,6 +49,18 @@ class Translator(Protocol):
     def translate(self, text: str, *, source: str, target: str) -> str | None: ...
 
     def close(self) -> None: ...
+
+
+class PendingTranslation(Protocol):
+    def result(self) -> str | None: ...
+
+
+@runtime_checkable
+class StartingTranslator(Translator, Protocol):
+    """A translator that can also begin a translation and be asked for it later
+    (`ApertiumTranslator.start`); None: not now, translate as usual."""
+
+    def start(self, text: str, *, source: str, target: str) -> PendingTranslation | None: ...
 
 
 class TranslatorPool:
@@ -91,6 +104,22 @@ class TranslatorPool:
         finally:
             idle.put(translator)
 
+    def start(self, text: str, *, source: str, target: str) -> PendingTranslation | None:
+        """An idle translator's `start`, that translator given back with the result;
+        None at once when none is idle."""
+        idle = self._idle_for(source, target)
+        try:
+            translator = idle.get_nowait()
+        except queue.Empty:
+            return None
+        pending = None
+        if isinstance(translator, StartingTranslator):
+            pending = translator.start(text, source=source, target=target)
+        if pending is None:
+            idle.put(translator)
+            return None
+        return _GivenBack(pending, lambda: idle.put(translator))
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -109,6 +138,23 @@ class TranslatorPool:
                         idle.put(translator)
                     self._idle[source, target] = idle
         return idle
+
+
+class _GivenBack:
+    """A pooled translator's pending translation; its result gives the translator
+    back to the pool, once."""
+
+    def __init__(self, pending: PendingTranslation, give_back: Callable[[], None]) -> None:
+        self._pending = pending
+        self._give_back: Callable[[], None] | None = give_back
+
+    def result(self) -> str | None:
+        try:
+            return self._pending.result()
+        finally:
+            give_back, self._give_back = self._give_back, None
+            if give_back is not None:
+                give_back()
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +195,8 @@ class QueryTranslator:
         self._cache: LruCache[tuple[str, str, str], str] = LruCache(2048)
         self._resting_until: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._starting = translator if isinstance(translator, StartingTranslator) else None
+        self._head_start = threading.local()  # .pending: (cache key, PendingTranslation)
         # The first direction runs here while the calling thread does the second.
         self._helpers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="translate")
 
@@ -173,11 +221,7 @@ class QueryTranslator:
             return QueryTranslations(
                 notes=["translation unavailable: results match the query's own language only"]
             )
-        directions: tuple[tuple[str, str], ...] = _DIRECTIONS
-        if language is not None:
-            directions = tuple(pair for pair in _DIRECTIONS if pair[0] == language)
-            if not directions:
-                raise ValueError(f"No translation out of language {language!r}: 'en' or 'es'.")
+        directions = _directions(language)
         result = QueryTranslations()
         for (source, target), translated in self._each_way(text, names, directions).items():
             if translated is None:  # this direction only; the other may still help
@@ -220,6 +264,41 @@ class QueryTranslator:
         translated = {last: one_way(*last)}
         return {**{pair: future.result() for pair, future in pending.items()}, **translated}
 
+    @contextlib.contextmanager
+    def head_start(self, text: str, *, language: str | None = None) -> Iterator[bool]:
+        """Within the block, this thread's `translate(text, language=language)` finds
+        its first Apertium call under way: `text` goes into a pipeline now, and the
+        caller works meanwhile. Yields whether it went (not when cached, resting,
+        or with every pipeline busy: the caller may then translate elsewhere as
+        before). A block left without that call still reads the answer, into the
+        cache, so no pipeline is left holding it.
+
+        The engine embeds an English query in the block. It used to hand the
+        translation to a helper thread, whose wake-up (~0.3 ms on these machines)
+        delayed Apertium's start, and wait for the helper again at the end.
+        """
+        source, target = _directions(language)[-1]  # `_each_way` runs it on this thread
+        key = (text, source, target)
+        pending = None
+        if (
+            self._starting is not None
+            and self._enabled
+            and self._cache.get(key) is None
+            and not self._resting(source)
+        ):
+            pending = self._starting.start(text, source=source, target=target)
+        if pending is None:
+            yield False
+            return
+        self._head_start.pending = (key, pending)
+        try:
+            yield True
+        finally:
+            left = getattr(self._head_start, "pending", None)
+            self._head_start.pending = None
+            if left is not None:
+                self._settled(key, left[1].result())
+
     def warm_up(self) -> None:
         """Start the pipelines now, so the first user query does not pay their start-up."""
         if self.available:
@@ -234,11 +313,21 @@ class QueryTranslator:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        with self._lock:
-            resting = time.monotonic() < self._resting_until.get(source, 0.0)
-        if resting:
+        head_start = getattr(self._head_start, "pending", None)
+        if head_start is not None and head_start[0] == key:
+            self._head_start.pending = None
+            return self._settled(key, head_start[1].result())
+        if self._resting(source):
             return None
-        translated = self._translator.translate(text, source=source, target=target)
+        return self._settled(key, self._translator.translate(text, source=source, target=target))
+
+    def _resting(self, source: str) -> bool:
+        with self._lock:
+            return time.monotonic() < self._resting_until.get(source, 0.0)
+
+    def _settled(self, key: tuple[str, str, str], translated: str | None) -> str | None:
+        """A translation cached; a failure rests its direction instead (never cached)."""
+        _, source, target = key
         if translated is None:
             with self._lock:
                 self._resting_until[source] = time.monotonic() + _BACKOFF_S
@@ -248,3 +337,13 @@ class QueryTranslator:
             return None
         self._cache.put(key, translated)
         return translated
+
+
+def _directions(language: str | None) -> tuple[tuple[str, str], ...]:
+    """The directions a query of `language` is translated in (None: both)."""
+    if language is None:
+        return _DIRECTIONS
+    directions = tuple(pair for pair in _DIRECTIONS if pair[0] == language)
+    if not directions:
+        raise ValueError(f"No translation out of language {language!r}: 'en' or 'es'.")
+    return directions

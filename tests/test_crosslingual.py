@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from indexer.encoder import Encoder
-from indexer.translation import ApertiumTranslator
+from indexer.translation import ApertiumTranslator, PendingTranslation
 from search.engine import SearchEngine
 from search.models import HealthTranslation, Hit, Mode, SearchRequest
 from search.plan import QueryPlan
@@ -190,7 +190,14 @@ def test_a_hung_translator_never_fails_a_search(
             calls.append((source, target))
             return real_translate(text, source=source, target=target)
 
+        real_start = hanging.start
+
+        def counting_start(text: str, *, source: str, target: str):  # type: ignore[no-untyped-def]
+            calls.append((source, target))  # a translation begun ahead (`head_start`)
+            return real_start(text, source=source, target=target)
+
         hanging.translate = counting  # type: ignore[method-assign]
+        hanging.start = counting_start  # type: ignore[method-assign]
         pipeline = hanging._pipelines["spa-eng"]
         assert pipeline is not None
         for stage in pipeline.processes:
@@ -365,3 +372,76 @@ def test_a_spanish_querys_lexical_leg_runs_while_its_translation_is_encoded(
         (r.passage_id, r.score) for r in expected.results
     ]
     assert response.results[0].article_id == "en/harfuch-attack.txt"
+
+
+class _LoggedResult:
+    def __init__(self, pending: PendingTranslation, log: list[tuple[str, int]]) -> None:
+        self.pending = pending
+        self.log = log
+
+    def result(self) -> str | None:
+        self.log.append(("result", threading.get_ident()))
+        return self.pending.result()
+
+
+class _RecordingStarts:
+    """The real translator, logging starts, results and plain calls with their thread."""
+
+    def __init__(self, inner: ApertiumTranslator, log: list[tuple[str, int]]) -> None:
+        self.inner = inner
+        self.log = log
+
+    def start(self, text: str, *, source: str, target: str) -> _LoggedResult:
+        self.log.append((f"start {source}->{target}", threading.get_ident()))
+        pending = self.inner.start(text, source=source, target=target)
+        assert pending is not None
+        return _LoggedResult(pending, self.log)
+
+    def translate(self, text: str, *, source: str, target: str) -> str | None:
+        self.log.append((f"translate {source}->{target}", threading.get_ident()))
+        return self.inner.translate(text, source=source, target=target)
+
+    def close(self) -> None:
+        """The fixture's translator is shared: closed by its fixture."""
+
+
+class _LoggedEncoder:
+    def __init__(self, inner: Encoder, log: list[tuple[str, int]]) -> None:
+        self.inner = inner
+        self.log = log
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def encode(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+        self.log.append(("encode", threading.get_ident()))
+        return self.inner.encode(texts, batch_size=batch_size)
+
+
+@needs_apertium
+def test_an_english_query_is_sent_to_apertium_before_it_is_embedded(
+    english_engine: SearchEngine, translator: ApertiumTranslator
+) -> None:
+    """The search's own thread sends an English query into Apertium, embeds it while
+    the stages translate, then reads the translation: no helper thread between.
+    The results are those of a translation made the usual way."""
+    query = SearchRequest(query="Who attacked the security chief?", mode="hybrid")
+    english_engine.clear_caches()
+    expected = english_engine.search(query)
+    log: list[tuple[str, int]] = []
+    assert english_engine.given_encoder is not None
+    encoder = _LoggedEncoder(english_engine.given_encoder, log)  # type: ignore[arg-type]
+    engine = SearchEngine(
+        english_engine.index_dir,
+        encoder=encoder,  # type: ignore[arg-type]
+        translator=_RecordingStarts(translator, log),  # type: ignore[arg-type]
+    )
+    log.clear()  # the engine's warm-up encodes nothing, but be sure
+    response = engine.search(query)
+    events = [event for event, _ in log]
+    assert events[:3] == ["start en->es", "encode", "result"]
+    assert {thread for _, thread in log[:3]} == {threading.get_ident()}
+    assert response.translations == expected.translations and "es" in response.translations
+    assert [(r.passage_id, r.score) for r in response.results] == [
+        (r.passage_id, r.score) for r in expected.results
+    ]
