@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+import numpy as np
+
 from search.article_facts import NO_YEAR, ArticleFacts
 from search.models import Facets, FacetValue, LangScope, SourceList
 
@@ -19,18 +21,15 @@ __all__ = ["count_facets", "list_sources"]
 def count_facets(facts: ArticleFacts, rows: Iterable[int], *, lang_scope: LangScope) -> Facets:
     """`rows`: the matched passages. The language facet counts articles by their own
     language, or with lang_scope=passage by the matched passages' languages."""
-    langs: Counter[str] = Counter()
-    seen_lang: set[tuple[int, str]] = set()
-    articles: set[int] = set()
-    for row in rows:
-        article = int(facts.row_article[row])
-        lang = str((facts.row_lang if lang_scope == "passage" else facts.row_article_lang)[row])
-        if (article, lang) not in seen_lang:
-            seen_lang.add((article, lang))
-            langs[lang] += 1
-        articles.add(article)
+    keys = np.fromiter(rows, dtype=np.int64)
+    # the columns read for all rows at once, as Python values: indexing them row by
+    # row (a numpy scalar each) was most of this function's time
+    row_articles = facts.row_article[keys].tolist()
+    row_langs = (facts.row_lang if lang_scope == "passage" else facts.row_article_lang)[keys]
+    langs = Counter(lang for _, lang in set(zip(row_articles, row_langs.tolist(), strict=True)))
+    articles = set(row_articles)
     sources = Counter(facts.article_source[a] for a in articles)
-    years = Counter(int(facts.article_year[a]) for a in articles)
+    years = Counter(facts.article_year[list(articles)].tolist())
     return Facets(
         lang=_most_first(langs.items()),
         source=_most_first(sources.items()),
