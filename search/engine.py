@@ -190,6 +190,9 @@ class SearchEngine:
         snapshot = loaded.snapshot
         request.validate(known_langs=snapshot.languages)
         parsed = _parse(request.query)
+        # "did you mean" needs only the query: worked out on a helper meanwhile (a
+        # word not seen before costs a fuzzy search of the vocabulary, 0.1-1.7 ms)
+        suggestion = self._helpers.submit(self._suggester.suggest, snapshot, parsed, request.query)
         facts = self._facts.of(snapshot)
         sources = facts.match_sources(request.sources)
         translations = self._translate(
@@ -252,7 +255,7 @@ class SearchEngine:
         )
         results, closest_results = built[: len(page)], built[len(page) :]
         facets = count_facets(facts, (hit.key for hit in matches), lang_scope=request.lang_scope)
-        did_you_mean = self._suggester.suggest(snapshot, parsed, request.query)
+        did_you_mean = suggestion.result()
         return SearchResponse(
             query=request.query,
             mode=request.mode,
