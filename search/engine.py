@@ -45,6 +45,7 @@ from search.models import (
     SearchRequest,
     SearchResponse,
     SourceList,
+    Suggestion,
 )
 from search.ordering import order_matches
 from search.passage_translation import PassageTranslator
@@ -190,9 +191,13 @@ class SearchEngine:
         snapshot = loaded.snapshot
         request.validate(known_langs=snapshot.languages)
         parsed = _parse(request.query)
-        # "did you mean" needs only the query: worked out on a helper meanwhile (a
-        # word not seen before costs a fuzzy search of the vocabulary, 0.1-1.7 ms)
-        suggestion = self._helpers.submit(self._suggester.suggest, snapshot, parsed, request.query)
+        # "did you mean" needs only the query (a word not seen before costs a fuzzy
+        # search of the vocabulary, 0.1-1.7 ms): worked out while Apertium translates
+        suggestion: list[Suggestion | None] = []
+
+        def suggest() -> None:
+            suggestion.append(self._suggester.suggest(snapshot, parsed, request.query))
+
         facts = self._facts.of(snapshot)
         sources = facts.match_sources(request.sources)
         translations = self._translate(
@@ -201,6 +206,7 @@ class SearchEngine:
             request.translate,
             request.skip_translations,
             embed_meanwhile=request.mode in ("hybrid", "semantic"),
+            meanwhile=suggest,
         )
         vector, encode = self._query_vector(loaded, parsed, translations, request.mode)
         plan = self._plan(loaded, parsed, translations, request, facts, sources.stored, vector)
@@ -255,7 +261,8 @@ class SearchEngine:
         )
         results, closest_results = built[: len(page)], built[len(page) :]
         facets = count_facets(facts, (hit.key for hit in matches), lang_scope=request.lang_scope)
-        did_you_mean = suggestion.result()
+        if not suggestion:  # nothing was translated
+            suggest()
         return SearchResponse(
             query=request.query,
             mode=request.mode,
@@ -273,7 +280,7 @@ class SearchEngine:
             ],
             closest=closest_results,
             facets=facets,
-            did_you_mean=did_you_mean,
+            did_you_mean=suggestion[0],
             meaning_floor=floor if "semantic" in runs else None,
         )
 
@@ -285,6 +292,7 @@ class SearchEngine:
         skip: Collection[str] = (),
         *,
         embed_meanwhile: bool = False,
+        meanwhile: Callable[[], None] | None = None,
     ) -> QueryTranslations:
         """The query's translations. With `embed_meanwhile`, a query that does not look
         Spanish (`search.query_language_hint`) is embedded as typed on this thread
@@ -295,6 +303,10 @@ class SearchEngine:
         The translation is sent into a pipeline before the embedding starts
         (`QueryTranslator.head_start`) and read on this thread after it; with every
         pipeline busy, a helper thread translates instead.
+        `meanwhile()` runs while Apertium translates: on this thread between the
+        embedding and the translation's answer, which usually comes later, or on a
+        helper while this thread waits for Apertium. Not at all when Apertium is
+        not asked.
         A query whose language is evident is translated out of it only."""
         if not wanted:
             return QueryTranslations()
@@ -311,7 +323,14 @@ class SearchEngine:
             with self._translator.head_start(text, language=language) as started:
                 pending = None if started else self._helpers.submit(translate)
                 self._embedder.embed(loaded.encoder, text, translations={}, pivot=None)
+                if meanwhile is not None:  # Apertium usually answers after the encoder
+                    meanwhile()
                 translated = translate() if pending is None else pending.result()
+        elif meanwhile is not None and self._translator.available:
+            # this thread waits on Apertium: a helper has the GIL to itself meanwhile
+            aside = self._helpers.submit(meanwhile)
+            translated = translate()
+            aside.result()
         else:
             translated = translate()
         return translated.without(skip) if skip else translated

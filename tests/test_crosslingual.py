@@ -18,6 +18,7 @@ from search.engine import SearchEngine
 from search.models import HealthTranslation, Hit, Mode, SearchRequest
 from search.plan import QueryPlan
 from search.settings import ServiceSettings
+from search.suggest import Suggester
 from search.wiring import build_engine
 from tests.corpus import ARTICLES, write_corpus
 
@@ -420,10 +421,11 @@ class _LoggedEncoder:
 
 @needs_apertium
 def test_an_english_query_is_sent_to_apertium_before_it_is_embedded(
-    english_engine: SearchEngine, translator: ApertiumTranslator
+    english_engine: SearchEngine, translator: ApertiumTranslator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The search's own thread sends an English query into Apertium, embeds it while
-    the stages translate, then reads the translation: no helper thread between.
+    the stages translate, works out "did you mean", then reads the translation: no
+    helper thread between.
     The results are those of a translation made the usual way."""
     query = SearchRequest(query="Who attacked the security chief?", mode="hybrid")
     english_engine.clear_caches()
@@ -437,11 +439,48 @@ def test_an_english_query_is_sent_to_apertium_before_it_is_embedded(
         translator=_RecordingStarts(translator, log),  # type: ignore[arg-type]
     )
     log.clear()  # the engine's warm-up encodes nothing, but be sure
+    suggest = Suggester.suggest
+
+    def logged_suggest(self: Suggester, *args: object) -> object:
+        log.append(("did you mean", threading.get_ident()))
+        return suggest(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Suggester, "suggest", logged_suggest)
     response = engine.search(query)
     events = [event for event, _ in log]
-    assert events[:3] == ["start en->es", "encode", "result"]
-    assert {thread for _, thread in log[:3]} == {threading.get_ident()}
+    # "did you mean" needs only the query: worked out while Apertium finishes
+    assert events[:4] == ["start en->es", "encode", "did you mean", "result"]
+    assert {thread for _, thread in log[:4]} == {threading.get_ident()}
     assert response.translations == expected.translations and "es" in response.translations
     assert [(r.passage_id, r.score) for r in response.results] == [
         (r.passage_id, r.score) for r in expected.results
     ]
+
+
+@needs_apertium
+def test_a_spanish_querys_did_you_mean_is_worked_out_while_it_is_translated(
+    english_engine: SearchEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query that reads as Spanish is translated on the search's own thread, which
+    then only waits for Apertium: "did you mean" is worked out on a helper meanwhile,
+    and is there in the response."""
+    from search.query_translation import QueryTranslator
+
+    threads: dict[str, int] = {}
+    suggest, translate = Suggester.suggest, QueryTranslator.translate
+
+    def logged_suggest(self: Suggester, *args: object) -> object:
+        threads["did you mean"] = threading.get_ident()
+        return suggest(self, *args)  # type: ignore[arg-type]
+
+    def logged_translate(self: QueryTranslator, *args: object, **options: object) -> object:
+        threads["translation"] = threading.get_ident()
+        return translate(self, *args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Suggester, "suggest", logged_suggest)
+    monkeypatch.setattr(QueryTranslator, "translate", logged_translate)
+    english_engine.clear_caches()
+    response = english_engine.search(SearchRequest(query="¿Quién atacó al secruity jefe?"))
+    assert threads["translation"] == threading.get_ident() != threads["did you mean"]
+    assert response.did_you_mean is not None
+    assert "security" in response.did_you_mean.query
