@@ -303,10 +303,10 @@ class SearchEngine:
         The translation is sent into a pipeline before the embedding starts
         (`QueryTranslator.head_start`) and read on this thread after it; with every
         pipeline busy, a helper thread translates instead.
-        `meanwhile()` runs while Apertium translates: on this thread between the
-        embedding and the translation's answer, which usually comes later, or on a
-        helper while this thread waits for Apertium. Not at all when Apertium is
-        not asked.
+        A query that reads as Spanish is sent into Apertium the same way, with
+        nothing to embed yet. `meanwhile()` runs while Apertium translates: on this
+        thread after the text is sent (and embedded), or on a helper while this
+        thread waits for a busy pipeline. Not at all when Apertium is not asked.
         A query whose language is evident is translated out of it only."""
         if not wanted:
             return QueryTranslations()
@@ -319,20 +319,25 @@ class SearchEngine:
             phrases=parsed.phrases,
             language=language,
         )
-        if embed_meanwhile and self._translator.available and not may_be_spanish(text):
-            with self._translator.head_start(text, language=language) as started:
+        if not self._translator.available:
+            translated = translate()  # a note only; `meanwhile` is the caller's to run
+            return translated.without(skip) if skip else translated
+        embed_first = embed_meanwhile and not may_be_spanish(text)
+        with self._translator.head_start(text, language=language) as started:
+            if started or embed_first:
+                # this thread is free until Apertium answers: the encoder (for a
+                # query that does not look Spanish) and `meanwhile` use it
                 pending = None if started else self._helpers.submit(translate)
-                self._embedder.embed(loaded.encoder, text, translations={}, pivot=None)
-                if meanwhile is not None:  # Apertium usually answers after the encoder
+                if embed_first:
+                    self._embedder.embed(loaded.encoder, text, translations={}, pivot=None)
+                if meanwhile is not None:
                     meanwhile()
                 translated = translate() if pending is None else pending.result()
-        elif meanwhile is not None and self._translator.available:
-            # this thread waits on Apertium: a helper has the GIL to itself meanwhile
-            aside = self._helpers.submit(meanwhile)
-            translated = translate()
-            aside.result()
-        else:
-            translated = translate()
+            else:  # every pipeline busy: this thread waits in `translate`, a helper works
+                aside = self._helpers.submit(meanwhile) if meanwhile is not None else None
+                translated = translate()
+                if aside is not None:
+                    aside.result()
         return translated.without(skip) if skip else translated
 
     def _query_vector(

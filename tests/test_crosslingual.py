@@ -458,29 +458,29 @@ def test_an_english_query_is_sent_to_apertium_before_it_is_embedded(
 
 
 @needs_apertium
-def test_a_spanish_querys_did_you_mean_is_worked_out_while_it_is_translated(
-    english_engine: SearchEngine, monkeypatch: pytest.MonkeyPatch
+def test_a_spanish_query_is_sent_to_apertium_before_did_you_mean_is_worked_out(
+    english_engine: SearchEngine, translator: ApertiumTranslator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A query that reads as Spanish is translated on the search's own thread, which
-    then only waits for Apertium: "did you mean" is worked out on a helper meanwhile,
-    and is there in the response."""
-    from search.query_translation import QueryTranslator
-
-    threads: dict[str, int] = {}
-    suggest, translate = Suggester.suggest, QueryTranslator.translate
+    """A query that reads as Spanish can be embedded only through its translation:
+    the search's own thread sends it into Apertium, works out "did you mean" while
+    the stages translate, reads the translation, then embeds that."""
+    log: list[tuple[str, int]] = []
+    assert english_engine.given_encoder is not None
+    engine = SearchEngine(
+        english_engine.index_dir,
+        encoder=_LoggedEncoder(english_engine.given_encoder, log),  # type: ignore[arg-type]
+        translator=_RecordingStarts(translator, log),  # type: ignore[arg-type]
+    )
+    suggest = Suggester.suggest
 
     def logged_suggest(self: Suggester, *args: object) -> object:
-        threads["did you mean"] = threading.get_ident()
+        log.append(("did you mean", threading.get_ident()))
         return suggest(self, *args)  # type: ignore[arg-type]
 
-    def logged_translate(self: QueryTranslator, *args: object, **options: object) -> object:
-        threads["translation"] = threading.get_ident()
-        return translate(self, *args, **options)  # type: ignore[arg-type]
-
     monkeypatch.setattr(Suggester, "suggest", logged_suggest)
-    monkeypatch.setattr(QueryTranslator, "translate", logged_translate)
-    english_engine.clear_caches()
-    response = english_engine.search(SearchRequest(query="¿Quién atacó al secruity jefe?"))
-    assert threads["translation"] == threading.get_ident() != threads["did you mean"]
+    response = engine.search(SearchRequest(query="¿Quién atacó al secruity jefe?"))
+    assert [event for event, _ in log][:4] == ["start es->en", "did you mean", "result", "encode"]
+    assert {thread for _, thread in log[:4]} == {threading.get_ident()}
     assert response.did_you_mean is not None
     assert "security" in response.did_you_mean.query
+    assert "en" in response.translations
