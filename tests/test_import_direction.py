@@ -126,7 +126,7 @@ INTERFACES = frozenset(
      "change_bench",
      "background_server", "__main__", "search_page", "article_page", "result_view",
      "page_urls", "i18n", "export", "docs", "write_api", "scale_bench", "scale_figures",
-     "server_process", "sibling_processes", "http_protocol", "json_body"}
+     "server_process", "sibling_processes", "http_protocol", "json_body", "lean_route"}
 )  # fmt: skip
 # What an interface may import from the core: `writer` is the surface of its writes.
 CORE_SURFACE = frozenset({"engine", "models", "errors", "settings", "wiring", "writer"})
