@@ -178,10 +178,6 @@ class _Pipeline:
     def alive(self) -> bool:
         return all(process.poll() is None for process in self.processes)
 
-    def exchange(self, payloads: Sequence[bytes], *, timeout_s: float) -> list[bytes]:
-        """The output for each payload, written and read concurrently."""
-        return self.receive(self.send(payloads), timeout_s=timeout_s)
-
     def send(self, payloads: Sequence[bytes]) -> _Sent:
         """Write what the first stage's pipe takes now (a query's few bytes: all of
         it); `receive` writes the rest and reads the answers. Until then the caller

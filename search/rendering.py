@@ -110,7 +110,7 @@ def plain_data(value: Any) -> Any:
         return value
     names = _FIELD_NAMES.get(kind)
     if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _FIELD_NAMES.setdefault(kind, tuple(f.name for f in dataclasses.fields(value)))
+        names = _field_names(kind)
     if names is not None:
         fields = [getattr(value, name) for name in names]
         # leaves inline: a search body holds thousands (every highlight's start, end,
