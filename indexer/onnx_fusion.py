@@ -6,12 +6,15 @@ its matrix products than in the few hundred small operators around them
 (reshapes, transposes, the attention mask, and in the int8 graph a quantisation
 per product). The optimizer replaces each layer's attention subgraph with one
 `Attention` operator (dynamic quantisation then makes it `QAttention`), the
-embeddings with `EmbedLayerNormalization`, and each residual + LayerNorm and bias
-+ GELU with one operator. For all-MiniLM-L6-v2 int8 on one core:
+embeddings with `EmbedLayerNormalization`, and each bias + GELU with one
+operator. For all-MiniLM-L6-v2 int8 on one core:
 - the operators run per query fell from 311 to 52;
 - a 14-token query took 2.98 ms instead of 3.34, a batch of 32 x 256 tokens
   1.38 s instead of 1.78;
 - the session held 36 MB instead of 48.
+Each residual + LayerNorm stays an `Add` and a `LayerNormalization` (64
+operators a query): the one `SkipLayerNormalization` the optimizer would make of
+them was the slower (`indexer.onnx_encoder.SESSION_DISABLED_OPTIMIZERS`).
 
 ONNX Runtime's own session-time fusions had already done the LayerNorm and GELU
 parts, not the attention: its attention fusion matches the eager attention
@@ -36,6 +39,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from indexer.onnx_encoder import SESSION_DISABLED_OPTIMIZERS
 
 __all__ = ["MIN_COSINE", "GraphFusion", "fuse_graph"]
 
@@ -109,6 +114,7 @@ def _optimise(source: Path, target: Path, *, num_heads: int, hidden_size: int) -
             model_type="bert",
             num_heads=num_heads,
             hidden_size=hidden_size,
+            optimization_options=_fusion_options(),
             opt_level=0,
         )
         statistics = model.get_fused_operator_statistics()
@@ -119,6 +125,19 @@ def _optimise(source: Path, target: Path, *, num_heads: int, hidden_size: int) -
     finally:
         for logger, level in zip(quiet, levels, strict=True):
             logger.setLevel(level)
+
+
+def _fusion_options() -> Any:
+    """The optimizer's BERT fusions, less residual + LayerNorm into one
+    `SkipLayerNormalization`: slower than the two operators it replaces
+    (`indexer.onnx_encoder.SESSION_DISABLED_OPTIMIZERS`, which keeps ONNX Runtime's
+    sessions from making the same fusion when they load the file)."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
+
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = False
+    options.enable_bias_skip_layer_norm = False
+    return options
 
 
 def _optimizer_loggers() -> list[logging.Logger]:
@@ -151,4 +170,9 @@ def _session(path: Path) -> Any:
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(
+        str(path),
+        options,
+        providers=["CPUExecutionProvider"],
+        disabled_optimizers=list(SESSION_DISABLED_OPTIMIZERS),
+    )

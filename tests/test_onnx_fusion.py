@@ -15,6 +15,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from indexer import onnx_fusion
+from indexer.onnx_encoder import SESSION_DISABLED_OPTIMIZERS
 from indexer.onnx_fusion import fuse_graph
 
 FEEDS = {
@@ -91,14 +92,14 @@ def test_a_fused_graph_that_agrees_replaces_the_exported_one(
     def same_graph(_: Path, target: Path, **__: int) -> dict[str, int]:
         _graph(target)
         onnx.save(onnx.load(target), target)  # another file, the same computation
-        return {"SkipLayerNormalization": 2}
+        return {"LayerNormalization": 2}
 
     monkeypatch.setattr(onnx_fusion, "_optimise", same_graph)
     target = tmp_path / "model.onnx"
     outcome = fuse_graph(source, target, num_heads=2, hidden_size=2, check_feeds=FEEDS)
     assert outcome.fused
-    assert outcome.note == "fused: SkipLayerNormalization x2"
-    assert outcome.operators == {"SkipLayerNormalization": 2}
+    assert outcome.note == "fused: LayerNormalization x2"
+    assert outcome.operators == {"LayerNormalization": 2}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
 
 
@@ -110,3 +111,43 @@ def test_a_failing_optimizer_keeps_the_exported_graph(tmp_path: Path) -> None:
     assert not outcome.fused
     assert outcome.note.startswith("fusion failed: ")
     assert target.read_bytes() == b"not an ONNX model"
+
+
+def test_sessions_leave_a_residual_and_its_layernorm_as_two_operators(tmp_path: Path) -> None:
+    """ONNX Runtime accepts any name in `disabled_optimizers`, a misspelt one too, so
+    the name is checked by its effect: with it, a session keeps Add + LayerNormalization
+    (the faster pair here); without it, the session joins them into one
+    SkipLayerNormalization."""
+    import onnxruntime
+
+    hidden = 8
+    nodes = [
+        helper.make_node("Add", ["x", "residual"], ["sum"]),
+        helper.make_node("LayerNormalization", ["sum", "gamma", "beta"], ["y"], axis=-1),
+    ]
+    values = [
+        helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, "sequence", hidden])
+        for name in ("x", "residual", "y")
+    ]
+    weights = [
+        helper.make_tensor(name, TensorProto.FLOAT, [hidden], [1.0] * hidden)
+        for name in ("gamma", "beta")
+    ]
+    model = helper.make_model(
+        helper.make_graph(nodes, "residual", values[:2], values[2:], weights),
+        opset_imports=[helper.make_opsetid("", 17)],
+    )
+
+    def operators_run(disabled: list[str]) -> list[str]:
+        options = onnxruntime.SessionOptions()
+        options.optimized_model_filepath = str(tmp_path / "as-run.onnx")
+        onnxruntime.InferenceSession(
+            model.SerializeToString(),
+            options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=disabled,
+        )
+        return [node.op_type for node in onnx.load(tmp_path / "as-run.onnx").graph.node]
+
+    assert operators_run([]) == ["SkipLayerNormalization"]
+    assert operators_run(list(SESSION_DISABLED_OPTIMIZERS)) == ["Add", "LayerNormalization"]
