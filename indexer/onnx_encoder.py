@@ -44,6 +44,7 @@ __all__ = [
     "OnnxEncoder",
     "OnnxModelConfig",
     "file_sha256",
+    "inference_session",
     "pool",
 ]
 
@@ -126,6 +127,21 @@ def pool(
     return np.concatenate(pieces, axis=1).astype(np.float32, copy=False)
 
 
+def inference_session(model: str | bytes, options: Any) -> Any:
+    """An ONNX Runtime CPU session of an exported encoder graph (its path, or the
+    serialised model) with `options`, less `SESSION_DISABLED_OPTIMIZERS`. Every
+    session that runs an export is opened here, the build's agreement check too, so
+    none of them makes the slower fusion."""
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(
+        model,
+        options,
+        providers=["CPUExecutionProvider"],
+        disabled_optimizers=list(SESSION_DISABLED_OPTIMIZERS),
+    )
+
+
 class OnnxEncoder:
     """Embeds texts like the sentence-transformers model it was exported from.
 
@@ -169,12 +185,7 @@ class OnnxEncoder:
             options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
             options.log_severity_level = 3  # errors only
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._session = onnxruntime.InferenceSession(
-                str(model_path),
-                options,
-                providers=["CPUExecutionProvider"],
-                disabled_optimizers=list(SESSION_DISABLED_OPTIMIZERS),
-            )
+            self._session = inference_session(str(model_path), options)
         except ModelLoadError:
             raise
         except Exception as error:  # onnxruntime and tokenizers raise their own kinds

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from indexer.onnx_encoder import SESSION_DISABLED_OPTIMIZERS
+from indexer.onnx_encoder import inference_session
 
 __all__ = ["MIN_COSINE", "GraphFusion", "fuse_graph"]
 
@@ -170,9 +170,4 @@ def _session(path: Path) -> Any:
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    return onnxruntime.InferenceSession(
-        str(path),
-        options,
-        providers=["CPUExecutionProvider"],
-        disabled_optimizers=list(SESSION_DISABLED_OPTIMIZERS),
-    )
+    return inference_session(str(path), options)
