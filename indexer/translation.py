@@ -76,11 +76,14 @@ class _PipelineTimeoutError(Exception):
 
 
 class _PipelineBrokenError(Exception):
-    """A stage exited or closed its pipe; carries the outputs that did arrive."""
+    """A stage exited or closed its pipe. No answer of that exchange is kept: the
+    stages after a dead one read its end of input, flush what they hold and write
+    the `\\0` that ends an answer, so an answer read then may be cut short or empty
+    ("" for "la casa grande de mi madre" with the bilingual lookup killed), and
+    cached as if Apertium had translated it."""
 
-    def __init__(self, outputs: list[bytes]) -> None:
+    def __init__(self) -> None:
         super().__init__("Apertium pipeline closed")
-        self.outputs = outputs
 
 
 def _parse_mode_file(mode_path: Path) -> list[list[str]]:
@@ -183,7 +186,7 @@ class _Pipeline:
         it); `receive` writes the rest and reads the answers. Until then the caller
         may do other work while the stages translate."""
         request = memoryview(b"".join(payload + b"\0" for payload in payloads))
-        return _Sent(request, self._write(request, 0, []), len(payloads))
+        return _Sent(request, self._write(request, 0), len(payloads))
 
     def receive(self, sent: _Sent, *, timeout_s: float) -> list[bytes]:
         """The output for each payload `sent`, in order.
@@ -205,7 +208,7 @@ class _Pipeline:
                     raise _PipelineTimeoutError(outputs)
                 for fd, _ in self._poller.poll(math.ceil(remaining * 1000)):
                     if fd == self._stdin_fd:
-                        written = self._write(request, written, outputs)
+                        written = self._write(request, written)
                         if written == len(request):
                             self._poller.unregister(self._stdin_fd)
                             writing = False
@@ -215,7 +218,7 @@ class _Pipeline:
                     except BlockingIOError:
                         continue
                     if not chunk:
-                        raise _PipelineBrokenError(outputs)
+                        raise _PipelineBrokenError
                     self._pending += chunk
                     while (end := self._pending.find(b"\0")) >= 0:
                         outputs.append(bytes(self._pending[:end]))
@@ -224,17 +227,18 @@ class _Pipeline:
         finally:
             if writing:
                 self._poller.unregister(self._stdin_fd)
+        if not self.alive():  # the answers may be a dying stage's flush (12 us to ask)
+            raise _PipelineBrokenError
         return outputs
 
-    def _write(self, request: memoryview, written: int, outputs: list[bytes]) -> int:
-        """`written` plus what the first stage's pipe took now (non-blocking);
-        `outputs`: the answers read so far, for the error if the pipe is broken."""
+    def _write(self, request: memoryview, written: int) -> int:
+        """`written` plus what the first stage's pipe took now (non-blocking)."""
         try:
             return written + os.write(self._stdin_fd, request[written:])
         except BlockingIOError:
             return written
         except OSError as error:  # BrokenPipeError: the first stage died
-            raise _PipelineBrokenError(outputs) from error
+            raise _PipelineBrokenError from error
 
     def kill(self) -> None:
         """Kill and reap every stage (SIGKILL also ends a stopped process)."""
@@ -340,7 +344,7 @@ class ApertiumTranslator:
             return None
         try:
             if self._closed:
-                raise _PipelineBrokenError([])
+                raise _PipelineBrokenError
             payload = _encode_input(text)
             pipeline = self._running_pipeline(direction)
             sent = (pipeline, pipeline.send([payload]))
@@ -425,8 +429,7 @@ class ApertiumTranslator:
                     request = pipeline.send(payloads[len(outputs) :])
                 outputs += pipeline.receive(request, timeout_s=self._timeout_s)
                 return outputs
-            except _PipelineBrokenError as error:
-                outputs += error.outputs
+            except _PipelineBrokenError:
                 self._stop(direction)
                 if attempt == 2:
                     _logger.warning(

@@ -219,6 +219,23 @@ def test_restarts_after_a_stage_dies(own_translator: ApertiumTranslator) -> None
     assert victim not in _stages(own_translator)
 
 
+@pytest.mark.parametrize("stage", [0, 3, 5, 7])
+def test_a_stage_dying_under_a_translation_gives_no_false_answer(
+    own_translator: ApertiumTranslator, stage: int
+) -> None:
+    """The stages after a dead one flush and end an answer at its end of input: that
+    answer ("" here, before the fix) must not pass for the translation; the text is
+    sent again through a fresh pipeline."""
+    _warm(own_translator)
+    pending = own_translator.start("the big house of my mother", source="en", target="es")
+    assert pending is not None
+    victim = _stages(own_translator)[stage]
+    victim.kill()
+    victim.wait()
+    assert pending.result() == "La casa grande de mi madre"
+    assert victim not in _stages(own_translator)
+
+
 def test_times_out_and_recovers(
     own_translator: ApertiumTranslator, caplog: pytest.LogCaptureFixture
 ) -> None:
