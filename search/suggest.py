@@ -46,6 +46,7 @@ __all__ = ["VOCABULARY_CHARACTERS", "Suggester", "Vocabulary"]
 VOCABULARY_CHARACTERS = 5_000_000
 
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)  # letters only, three or more
+_TERM_WORD = re.compile(r"\w+", re.UNICODE)
 _FIELDS = (*FIELD_BY_LANGUAGE.values(), OTHER_FIELD, *TRANSLATED_FIELD_BY_LANGUAGE.values())
 _CANDIDATES = 12
 _WORDS_REMEMBERED = 16_384  # (generation, word) pairs: ~2 MB at most
@@ -112,7 +113,9 @@ class Suggester:
         """`query` with each unmatched word replaced by its closest vocabulary word, or
         None when every word matches or nothing close exists."""
         corrections = []
-        for word in dict.fromkeys(parsed.terms):
+        # a term's words, as the analyzer splits them: "elecion?" is the word "elecion"
+        words = (word for term in parsed.terms for word in _TERM_WORD.findall(term))
+        for word in dict.fromkeys(words):
             replacement = self._correction(snapshot, word)
             if replacement:
                 corrections.append(Correction(word=word, suggestion=replacement))

@@ -47,3 +47,21 @@ def test_a_word_is_looked_up_once_per_generation(
     assert looked_up == [(without.generation, "flodding"), (without.generation, "coast")]
     assert suggester.suggest(holding, parse_query(query), query) is None  # its own answer
     assert len(looked_up) == 4
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("flodding?", "flooding?"),
+        ("¿flodding en la costa?", "¿flooding en la costa?"),
+        ("flodding, coast", "flooding, coast"),
+        ("river-flodding", "river-flooding"),
+    ],
+)
+def test_a_word_next_to_punctuation_is_corrected(tmp_path: Path, query: str, expected: str) -> None:
+    """The query parser keeps punctuation on a term ("flodding?"); the analyzer splits
+    it off, and so does the suggester, which once passed such a term over."""
+    snapshot = _snapshot(tmp_path, FLOODS)
+    suggestion = Suggester().suggest(snapshot, parse_query(query), query)
+    assert suggestion is not None and suggestion.query == expected
+    assert [c.word for c in suggestion.corrections] == ["flodding"]
