@@ -60,6 +60,9 @@ class OnnxInfo:
     # the export's file the passages were embedded with (fp32 | int8); later changes
     # (`indexer add`/`sync`, the write API) embed theirs with the same one
     passage_precision: str = "fp32"
+    # `indexer.onnx_encoder.EXPORT_VERSION` of the export; 0: written before the
+    # version was recorded (v2 or older). A change keeps its generation's export.
+    export_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,6 +193,7 @@ def _onnx_encoding(
         dimension=config.dimension,
         passage_backend=f"{passages.backend}, {passages.threads} threads",
         passage_precision=for_passages,
+        export_version=EXPORT_VERSION,
     )
     return BuildEncoding(info, passages, export.directory)
 

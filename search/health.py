@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from indexer.manifest import Manifest
+from indexer.onnx_encoder import EXPORT_VERSION
 
 __all__ = ["Health", "HealthModel", "HealthTranslation", "health_report"]
 
@@ -54,6 +55,13 @@ def health_report(
         degraded.append("query translation off: Apertium unavailable or disabled")
     if not manifest.translation.enabled:
         degraded.append(f"index built without translation ({manifest.translation.reason})")
+    onnx = manifest.onnx
+    if onnx is not None and onnx.exported and onnx.export_version < EXPORT_VERSION:
+        degraded.append(
+            f"query encoder from an older ONNX export (v{onnx.export_version or '2 or older'}; "
+            f"this version writes v{EXPORT_VERSION}, ~12% faster per query): rebuild the "
+            "index to re-export it (`make rebuild`, or `python -m indexer build`)"
+        )
     return Health(
         status="degraded" if degraded else "ok",
         generation=manifest.generation,

@@ -19,9 +19,10 @@ from indexer.encoder import Encoder
 from indexer.layout import IndexLayout, read_vectors
 from indexer.manifest import Manifest
 from indexer.metadata_store import read_articles_store, read_passages_store
-from indexer.onnx_encoder import OnnxEncoder, file_sha256
+from indexer.onnx_encoder import EXPORT_VERSION, OnnxEncoder, file_sha256
 from indexer.query_encoder import open_query_encoder
 from indexer.settings import IndexerSettings
+from search.health import health_report
 from tests.conftest import REPO_ROOT, SEEDS, BuildFn
 
 FORBIDDEN = ("torch", "transformers", "sentence_transformers", "sklearn")
@@ -51,6 +52,7 @@ def test_manifest_records_the_export(built: BuildReport) -> None:
         384,
     )
     assert onnx.passage_backend.startswith("onnx-fp32")
+    assert onnx.export_version == EXPORT_VERSION
     assert "onnx_export" in built.manifest.stage_seconds
     reread = Manifest.read(IndexLayout(_index_dir(built)).live_generation().manifest)
     assert reread.onnx == onnx
@@ -125,6 +127,28 @@ def test_a_manifest_without_onnx_still_reads(built: BuildReport, tmp_path: Path)
     del data["onnx"]
     (tmp_path / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
     assert Manifest.read(tmp_path / "manifest.json").onnx is None
+
+
+def test_health_names_an_export_older_than_this_versions(
+    built: BuildReport, tmp_path: Path
+) -> None:
+    """An index keeps its export across changes; one written before the version was
+    recorded (v2 and older, with the slower SkipLayerNormalization graph) is served
+    as it is, and /api/health says a rebuild makes queries faster."""
+    current = health_report(built.manifest, problems=[], query_translation=True)
+    assert not [line for line in current.degraded if "ONNX export" in line]
+    data = json.loads(built.manifest.to_json())
+    del data["onnx"]["export_version"]
+    (tmp_path / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    old = Manifest.read(tmp_path / "manifest.json")
+    assert old.onnx is not None and old.onnx.export_version == 0
+    health = health_report(old, problems=[], query_translation=True)
+    assert health.status == "degraded"
+    assert [line for line in health.degraded if "ONNX export" in line] == [
+        f"query encoder from an older ONNX export (v2 or older; this version writes "
+        f"v{EXPORT_VERSION}, ~12% faster per query): rebuild the index to re-export it "
+        "(`make rebuild`, or `python -m indexer build`)"
+    ]
 
 
 def test_the_query_side_opens_onnx(built: BuildReport, encoder: Encoder) -> None:
