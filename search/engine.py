@@ -224,7 +224,7 @@ class SearchEngine:
         row_article = np.asarray(snapshot.store.row_article)
 
         def demoted(hits: list[FusedHit]) -> list[FusedHit]:
-            return demote_boilerplate(hits, content_free=lambda row: bool(content_free[row]))
+            return demote_boilerplate(hits, content_free=content_free)
 
         raw = fuse_legs(runs, method=request.fusion, rrf_k=rrf_k, alpha=request.alpha)
         fused = demoted(raw)

@@ -47,9 +47,7 @@ class SemanticRetriever:
         rows, scores = self._vectors.search(
             plan.vector.astype(np.float32, copy=False), k, allowed=self.allowed_rows(plan)
         )
-        return self._snapshot.rank(
-            Hit(key=int(row), score=float(score)) for row, score in zip(rows, scores, strict=True)
-        )
+        return self._snapshot.ranked(rows, scores)
 
     def vectors_of(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
         """The unit vectors of passage `rows`, in that order (`search.feedback`)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer.boilerplate import is_content_free
@@ -22,7 +23,8 @@ def _hit(key: int, score: float) -> FusedHit:
 def test_a_bio_sinks_below_content_and_a_tweet_does_not() -> None:
     labels = {0: "author_bio", 1: None, 2: "tweet_embed", 3: None}
     hits = [_hit(0, 0.040), _hit(1, 0.030), _hit(2, 0.025), _hit(3, 0.010)]
-    ranked = demote_boilerplate(hits, content_free=lambda row: is_content_free(labels.get(row)))
+    content_free = np.array([is_content_free(labels.get(row)) for row in range(4)])
+    ranked = demote_boilerplate(hits, content_free=content_free)
     assert [hit.key for hit in ranked] == [1, 2, 0, 3]
     assert ranked[2].score == pytest.approx(0.040 * BOILERPLATE_WEIGHT)
     assert ranked[1] is hits[2]  # a quoted tweet carries content: untouched
@@ -31,7 +33,8 @@ def test_a_bio_sinks_below_content_and_a_tweet_does_not() -> None:
 @pytest.mark.fast
 def test_nothing_labelled_nothing_moves() -> None:
     hits = [_hit(5, 0.2), _hit(3, 0.2), _hit(9, 0.1)]
-    assert demote_boilerplate(hits, content_free=lambda row: False) == hits
+    assert demote_boilerplate(hits, content_free=np.zeros(10, dtype=np.bool_)) == hits
+    assert demote_boilerplate([], content_free=np.zeros(0, dtype=np.bool_)) == []
 
 
 def test_on_the_seeds_cartel_shows_no_author_bio(tmp_path: Path, build, encoder) -> None:  # type: ignore[no-untyped-def]
