@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["ApertiumTranslator", "PendingTranslation", "open_translator"]
+__all__ = ["ApertiumTranslator", "PendingTranslation", "open_translator", "pipeline_cores"]
 
 _logger = logging.getLogger(__name__)
 
@@ -147,7 +147,8 @@ class _Sent:
 class _Pipeline:
     """One direction's running chain of stage processes, fed and read by one thread."""
 
-    def __init__(self, stages: list[list[str]]) -> None:
+    def __init__(self, stages: list[list[str]], *, cpu: int | None = None) -> None:
+        """`cpu`: run every stage on that core (`ApertiumTranslator`'s `pipeline_cpus`)."""
         self.processes: list[subprocess.Popen[bytes]] = []
         self._pending = bytearray()  # output read past the last `\0`
         try:
@@ -160,6 +161,8 @@ class _Pipeline:
                     stderr=subprocess.DEVNULL,
                     start_new_session=True,  # a terminal's Ctrl-C must not kill stages
                 )
+                if cpu is not None:
+                    _pin(process.pid, cpu)
                 if self.processes and self.processes[-1].stdout is not None:
                     self.processes[-1].stdout.close()  # the next stage owns it now
                 upstream = process.stdout.fileno() if process.stdout is not None else None
@@ -252,11 +255,40 @@ class _Pipeline:
             process.wait()
 
 
+def _pin(pid: int, cpu: int) -> None:
+    """Keep process `pid` on core `cpu`; where that is refused, it runs anywhere."""
+    try:
+        os.sched_setaffinity(pid, {cpu})
+    except (OSError, AttributeError) as error:  # a stage already gone; not Linux
+        _logger.debug("could not keep Apertium stage %d on core %d: %s", pid, cpu, error)
+
+
+def pipeline_cores(index: int) -> tuple[int, int] | None:
+    """Cores for the `index`-th query translator's (eng-spa, spa-eng) pipelines: the
+    two directions on different cores, the next translator's turned around, so a
+    pool spreads over the cores this process may use. None on one core (or where
+    the affinity cannot be read): nothing to choose."""
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+    except (OSError, AttributeError):
+        return None
+    if len(cores) < 2:
+        return None
+    return cores[index % len(cores)], cores[(index + 1) % len(cores)]
+
+
 class PendingTranslation:
     """A translation under way (`ApertiumTranslator.start`): `result()` waits for it,
     once; later calls return the same."""
 
-    def __init__(self, receive: Callable[[], list[bytes]], *, release: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        receive: Callable[[], list[bytes]],
+        *,
+        release: Callable[[], None],
+        core: int | None = None,
+    ) -> None:
+        self.core = core  # the core its pipeline's stages run on, if they were kept to one
         self._receive: Callable[[], list[bytes]] | None = receive
         self._release = release
         self._result: str | None = None
@@ -283,9 +315,24 @@ class ApertiumTranslator:
     Tests reach the stage processes through `_pipelines["eng-spa"].processes`.
     """
 
-    def __init__(self, *, modes_dir: Path = _DEFAULT_MODES_DIR, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        modes_dir: Path = _DEFAULT_MODES_DIR,
+        timeout_s: float = 5.0,
+        pipeline_cpus: tuple[int, int] | None = None,
+    ) -> None:
+        """`pipeline_cpus`: the cores of the (eng-spa, spa-eng) pipelines, each one's
+        stages all on its core (`pipeline_cores`). For a query's few words: a stage
+        hands its output to the next through a pipe, and a hand-off to a process
+        on the other core costs a cross-core wake-up (a hypervisor exit on a virtual
+        machine). Measured on 300 XQuAD English questions, with a query being
+        encoded on the other thread meanwhile as a search does: 4.25 -> 3.35 ms p50
+        (alone 3.35 -> 3.06). None (an index build's batches): the stages run on
+        any core, in parallel on a batch's texts."""
         self._modes_dir = modes_dir
         self._timeout_s = timeout_s
+        self._cpus = dict(zip(("eng-spa", "spa-eng"), pipeline_cpus or (None, None), strict=True))
         self._locks = {direction: threading.Lock() for direction in ("eng-spa", "spa-eng")}
         self._pipelines: dict[str, _Pipeline | None] = dict.fromkeys(self._locks)
         self._available: bool | None = None
@@ -352,7 +399,9 @@ class ApertiumTranslator:
             lock.release()
             return None
         return PendingTranslation(
-            lambda: self._exchange_locked(direction, [payload], sent), release=lock.release
+            lambda: self._exchange_locked(direction, [payload], sent),
+            release=lock.release,
+            core=self._cpus[direction],
         )
 
     def close(self) -> None:
@@ -459,7 +508,7 @@ class ApertiumTranslator:
             pipeline = None
         if pipeline is None:
             stages = _parse_mode_file(self._modes_dir / f"{direction}.mode")
-            pipeline = self._pipelines[direction] = _Pipeline(stages)
+            pipeline = self._pipelines[direction] = _Pipeline(stages, cpu=self._cpus[direction])
         return pipeline
 
     def _stop(self, direction: str) -> None:
@@ -469,13 +518,15 @@ class ApertiumTranslator:
             pipeline.kill()
 
 
-def open_translator(setting: str, *, timeout_s: float = 5.0) -> ApertiumTranslator | None:
+def open_translator(
+    setting: str, *, timeout_s: float = 5.0, pipeline_cpus: tuple[int, int] | None = None
+) -> ApertiumTranslator | None:
     """The translator a setting asks for: "off" none, "auto" one where Apertium is
     installed, "on" one or a `SettingsError` saying how to install it."""
     if setting == "off":
         return None
     if ApertiumTranslator.is_available():
-        return ApertiumTranslator(timeout_s=timeout_s)
+        return ApertiumTranslator(timeout_s=timeout_s, pipeline_cpus=pipeline_cpus)
     if setting == "on":
         from indexer.errors import SettingsError
 

@@ -56,6 +56,7 @@ from search.query_parser import ParsedQuery, parse_query
 from search.query_translation import QueryTranslations, QueryTranslator, Translator
 from search.results import ResultBuilder
 from search.suggest import Suggester
+from search.thread_cores import kept_off_core
 
 if TYPE_CHECKING:
     from search.snapshot import IndexSnapshot
@@ -328,8 +329,9 @@ class SearchEngine:
                 # this thread is free until Apertium answers: the encoder (for a
                 # query that does not look Spanish) and `meanwhile` use it
                 pending = None if started else self._helpers.submit(translate)
-                if embed_first:
-                    self._embedder.embed(loaded.encoder, text, translations={}, pivot=None)
+                if embed_first:  # off the core Apertium translates on, where it has one
+                    with kept_off_core(self._translator.head_start_core() if started else None):
+                        self._embedder.embed(loaded.encoder, text, translations={}, pivot=None)
                 if meanwhile is not None:
                     meanwhile()
                 translated = translate() if pending is None else pending.result()

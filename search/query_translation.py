@@ -148,6 +148,10 @@ class _GivenBack:
         self._pending = pending
         self._give_back: Callable[[], None] | None = give_back
 
+    @property
+    def core(self) -> int | None:
+        return _core_of(self._pending)
+
     def result(self) -> str | None:
         try:
             return self._pending.result()
@@ -299,6 +303,13 @@ class QueryTranslator:
             if left is not None:
                 self._settled(key, left[1].result())
 
+    def head_start_core(self) -> int | None:
+        """The core this thread's head start is being translated on (its pipeline's
+        stages all run there), if one is under way and its stages were kept to one
+        core: the caller's work meanwhile belongs on another (`search.thread_cores`)."""
+        pending = getattr(self._head_start, "pending", None)
+        return _core_of(pending[1]) if pending is not None else None
+
     def warm_up(self) -> None:
         """Start the pipelines now, so the first user query does not pay their start-up."""
         if self.available:
@@ -337,6 +348,12 @@ class QueryTranslator:
             return None
         self._cache.put(key, translated)
         return translated
+
+
+def _core_of(pending: PendingTranslation) -> int | None:
+    """`pending.core` where the translator says (`ApertiumTranslator` does), else None."""
+    core = getattr(pending, "core", None)
+    return core if isinstance(core, int) else None
 
 
 def _directions(language: str | None) -> tuple[tuple[str, str], ...]:

@@ -22,12 +22,14 @@ _QUERY_TRANSLATION_TIMEOUT_S = 1.0
 def build_engine(settings: ServiceSettings, index_dir: Path | None = None) -> SearchEngine:
     """The engine over `index_dir` (default: the settings'), with query translation
     when Apertium is installed and the settings allow it."""
-    from indexer.translation import open_translator
+    from indexer.translation import open_translator, pipeline_cores
 
     setting = "auto" if settings.query_translation else "off"
     opened = [
-        open_translator(setting, timeout_s=_QUERY_TRANSLATION_TIMEOUT_S)
-        for _ in range(settings.translators)
+        open_translator(
+            setting, timeout_s=_QUERY_TRANSLATION_TIMEOUT_S, pipeline_cpus=pipeline_cores(index)
+        )
+        for index in range(settings.translators)
     ]
     translators = [t for t in opened if t is not None]
     translator: Translator | None = None

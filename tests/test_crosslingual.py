@@ -6,6 +6,7 @@ service then runs with translation off, which `test_translation_off_*` covers).
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -244,6 +245,40 @@ def test_embedding_while_translating_changes_no_result(
         assert [(r.passage_id, r.score) for r in early.results] == [
             (r.passage_id, r.score) for r in late.results
         ]
+
+
+@needs_apertium
+def test_an_english_query_is_embedded_off_the_core_apertium_translates_on(
+    english_engine: SearchEngine, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stages of a query pipeline sit on one core; the search thread encodes the
+    query meanwhile on the others, and gets every core back afterwards."""
+    import search.query_embedding
+
+    allowed = os.sched_getaffinity(0)
+    core = max(allowed)
+    pinned = ApertiumTranslator(timeout_s=1.0, pipeline_cpus=(core, core))
+    engine = SearchEngine(
+        english_engine.snapshot.paths.root.parent.parent,
+        encoder=encoder,
+        translator=pinned,
+    )
+    embed = search.query_embedding.QueryEmbedder.embed
+    during: list[set[int]] = []
+
+    def watched(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        during.append(os.sched_getaffinity(0))
+        return embed(self, *args, **kwargs)
+
+    try:
+        engine.search(SearchRequest(query="the storm warning", mode="hybrid"))  # warm
+        monkeypatch.setattr(search.query_embedding.QueryEmbedder, "embed", watched)
+        response = engine.search(SearchRequest(query="Who won the vote?", mode="hybrid"))
+    finally:
+        pinned.close()
+    assert response.translations.get("es")
+    assert during and during[0] == (allowed - {core} if len(allowed) > 1 else allowed)
+    assert os.sched_getaffinity(0) == allowed
 
 
 class _CountingTranslator:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.translation import ApertiumTranslator
+from indexer.translation import ApertiumTranslator, pipeline_cores
 
 if not ApertiumTranslator.is_available():
     pytest.skip(
@@ -234,6 +234,50 @@ def test_a_stage_dying_under_a_translation_gives_no_false_answer(
     victim.wait()
     assert pending.result() == "La casa grande de mi madre"
     assert victim not in _stages(own_translator)
+
+
+def test_query_pipelines_keep_their_stages_on_their_cores() -> None:
+    """Each direction's stages all run on the core it is given, a pipeline started
+    again after a stage died included; a started translation names its core."""
+    core = max(os.sched_getaffinity(0))
+    with ApertiumTranslator(timeout_s=1.0, pipeline_cpus=(core, core)) as pinned:
+        assert pinned.translate("la casa", source="es", target="en") == "The house"
+        _warm(pinned)
+        for direction in ("eng-spa", "spa-eng"):
+            pipeline = pinned._pipelines[direction]
+            assert pipeline is not None
+            assert {frozenset(os.sched_getaffinity(p.pid)) for p in pipeline.processes} == {
+                frozenset({core})
+            }
+        pending = pinned.start("the dog", source="en", target="es")
+        assert pending is not None and pending.core == core
+        assert pending.result() == "El perro"
+        victim = _stages(pinned)[3]
+        victim.kill()
+        victim.wait()
+        assert pinned.translate("the dog", source="en", target="es") == "El perro"
+        assert {frozenset(os.sched_getaffinity(p.pid)) for p in _stages(pinned)} == {
+            frozenset({core})
+        }
+
+
+def test_an_index_builds_pipelines_run_on_any_core(own_translator: ApertiumTranslator) -> None:
+    """Without cores given (a build's batches), the stages may run side by side."""
+    _warm(own_translator)
+    allowed = os.sched_getaffinity(0)
+    assert all(os.sched_getaffinity(p.pid) == allowed for p in _stages(own_translator))
+    pending = own_translator.start("the dog", source="en", target="es")
+    assert pending is not None and pending.core is None
+    pending.result()
+
+
+def test_the_query_pool_spreads_its_pipelines_over_the_cores() -> None:
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        assert pipeline_cores(0) is None
+        return
+    first, second = pipeline_cores(0), pipeline_cores(1)
+    assert first == (cores[0], cores[1]) and second == (cores[1], cores[2 % len(cores)])
 
 
 def test_times_out_and_recovers(
