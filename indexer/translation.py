@@ -467,17 +467,17 @@ class ApertiumTranslator:
         payloads: list[bytes],
         sent: tuple[_Pipeline, _Sent] | None = None,
     ) -> list[bytes]:
-        """`sent`: the payloads already sent into that pipeline (`start`)."""
-        outputs: list[bytes] = []
+        """`sent`: the payloads already sent into that pipeline (`start`). A broken
+        pipeline gives no answers (`_PipelineBrokenError`), so a second attempt sends
+        every payload again; a timeout keeps the answers that came before it."""
         for attempt in (1, 2):
             try:
                 if sent is not None and attempt == 1:
                     pipeline, request = sent
                 else:
                     pipeline = self._running_pipeline(direction)
-                    request = pipeline.send(payloads[len(outputs) :])
-                outputs += pipeline.receive(request, timeout_s=self._timeout_s)
-                return outputs
+                    request = pipeline.send(payloads)
+                return pipeline.receive(request, timeout_s=self._timeout_s)
             except _PipelineBrokenError:
                 self._stop(direction)
                 if attempt == 2:
@@ -485,21 +485,20 @@ class ApertiumTranslator:
                         "Apertium %s pipeline keeps closing; not translating", direction
                     )
             except _PipelineTimeoutError as error:
-                outputs += error.outputs
                 self._stop(direction)
                 _logger.warning(
                     "Apertium %s gave no answer within %.1f s; killed it (%d of %d texts done)",
                     direction,
                     self._timeout_s,
-                    len(outputs),
+                    len(error.outputs),
                     len(payloads),
                 )
-                break
+                return error.outputs
             except OSError as error:
                 self._stop(direction)
                 _logger.warning("Apertium %s failed: %s", direction, error)
                 break
-        return outputs
+        return []
 
     def _running_pipeline(self, direction: str) -> _Pipeline:
         pipeline = self._pipelines[direction]

@@ -27,16 +27,14 @@ def kept_off_core(core: int | None) -> Iterator[None]:
     after it, on all of them again. Nothing changes for None, where `core` is the
     only core left, or where affinity cannot be set (not Linux, refused): the block
     runs as it would have. Two system calls each way, a few microseconds."""
-    allowed = _affinity()
-    others = allowed - {core} if allowed is not None and core is not None else set()
-    if not others or not _set_affinity(others):
-        yield
-        return
+    allowed = _affinity() if core is not None else None
+    others = allowed - {core} if allowed is not None else set()
+    moved = bool(others) and _set_affinity(others)
     try:
         yield
     finally:
-        assert allowed is not None
-        _set_affinity(allowed)
+        if moved and allowed is not None:
+            _set_affinity(allowed)
 
 
 def _affinity() -> set[int] | None:
