@@ -10,6 +10,13 @@ from indexer.onnx_encoder import EXPORT_VERSION
 
 __all__ = ["Health", "HealthModel", "HealthTranslation", "health_report"]
 
+# What each export version (`indexer.onnx_encoder.EXPORT_VERSION`) brings over the
+# one before: what a rebuild gives an index whose export is older.
+_EXPORT_GAINS = {
+    3: "~12% faster per query",
+    4: "int8 products that no longer saturate on CPUs without VNNI (7-bit weights)",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class HealthModel:
@@ -57,10 +64,13 @@ def health_report(
         degraded.append(f"index built without translation ({manifest.translation.reason})")
     onnx = manifest.onnx
     if onnx is not None and onnx.exported and onnx.export_version < EXPORT_VERSION:
+        gains = "; ".join(
+            gain for version, gain in _EXPORT_GAINS.items() if version > onnx.export_version
+        )
         degraded.append(
             f"query encoder from an older ONNX export (v{onnx.export_version or '2 or older'}; "
-            f"this version writes v{EXPORT_VERSION}, ~12% faster per query): rebuild the "
-            "index to re-export it (`make rebuild`, or `python -m indexer build`)"
+            f"this version writes v{EXPORT_VERSION}: {gains}): rebuild the index to "
+            "re-export it (`make rebuild`, or `python -m indexer build`)"
         )
     return Health(
         status="degraded" if degraded else "ok",

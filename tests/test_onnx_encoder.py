@@ -127,6 +127,31 @@ def test_the_default_models_export_is_fused_and_its_int8_file_runs_fused_attenti
     assert not list(export.directory.glob(".*"))  # no unfused leftover
 
 
+def test_int8_weights_fit_in_7_bits_so_no_cpu_saturates_their_products(
+    export: ExportedModel,
+) -> None:
+    """Every weight a quantised matrix product reads (MatMulInteger's and
+    QAttention's second input) lies in [-64, 64]: two uint8 x int8 products then
+    add to at most 32,640, within the 16 bits `vpmaddubsw` adds them in on CPUs
+    without VNNI (`indexer.onnx_export._quantize`). Full 8-bit weights reach 127."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(export.directory / "model.int8.onnx").graph
+    weights = {
+        node.input[1] for node in graph.node if node.op_type in ("MatMulInteger", "QAttention")
+    }
+    ranges = {
+        tensor.name: (int(values.min()), int(values.max()))
+        for tensor in graph.initializer
+        if tensor.name in weights
+        for values in [numpy_helper.to_array(tensor)]
+    }
+    assert len(ranges) == 24  # 18 MatMulInteger + 6 QAttention, all constant weights
+    assert all(low >= -64 and high <= 64 for low, high in ranges.values()), ranges
+    assert max(high for _, high in ranges.values()) == 64  # the scale uses the 7 bits
+
+
 def test_fp32_matches_sentence_transformers(
     export: ExportedModel, encoder: Encoder, sample: list[str], reference: np.ndarray
 ) -> None:

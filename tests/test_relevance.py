@@ -87,10 +87,14 @@ NDCG10_FLOORS = {
 CROSS_RECALL10_FLOORS = {
     ("xquad", "lexical", "en->es"): 0.92,  # measured 0.933 on 2026-11-22
     ("xquad", "lexical", "es->en"): 0.92,  # measured 0.933 on 2026-11-22
-    ("xquad", "semantic", "en->es"): 0.99,  # measured 1.000 on 2026-11-22
+    # 1.000 on 2026-11-22; 0.987 with 7-bit int8 weights (export v4, sixteenth session):
+    # one of the slice's 75 English questions lost its Spanish paragraph from the
+    # semantic top 10 (README, "The same int8 products on every CPU")
+    ("xquad", "semantic", "en->es"): 0.98,
     # 0.920 on 2026-11-22; 0.907 with int8 queries on 2026-11-23: one question of the
     # slice's 75 Spanish ones lost its English paragraph from the semantic top 10; over
-    # all 1,190 Spanish questions 0.910 -> 0.908 (`make eval`, README)
+    # all 1,190 Spanish questions 0.910 -> 0.908 (`make eval`, README). 0.893 with 8-bit
+    # weights on a CPU without VNNI (saturated products); above the floor with 7-bit ones.
     ("xquad", "semantic", "es->en"): 0.90,
     ("xquad", "hybrid", "en->es"): 0.99,  # measured 1.000 on 2026-11-22
     ("xquad", "hybrid", "es->en"): 0.98,  # measured 0.987 on 2026-11-22 (0.973 before feedback)
