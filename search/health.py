@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from indexer.manifest import Manifest
+from indexer.manifest import Manifest, OnnxInfo
 from indexer.onnx_encoder import EXPORT_VERSION
 
 __all__ = ["Health", "HealthModel", "HealthTranslation", "health_report"]
 
 # What each export version (`indexer.onnx_encoder.EXPORT_VERSION`) brings over the
-# one before: what a rebuild gives an index whose export is older.
+# one before, and the precision it concerns (None: any): what a rebuild gives an
+# index whose export is older.
 _EXPORT_GAINS = {
-    3: "~12% faster per query",
-    4: "int8 products that no longer saturate on CPUs without VNNI (7-bit weights)",
+    3: ("~12% faster per query", None),
+    4: ("int8 products that no longer saturate on CPUs without VNNI (7-bit weights)", "int8"),
 }
 
 
@@ -63,10 +64,8 @@ def health_report(
     if not manifest.translation.enabled:
         degraded.append(f"index built without translation ({manifest.translation.reason})")
     onnx = manifest.onnx
-    if onnx is not None and onnx.exported and onnx.export_version < EXPORT_VERSION:
-        gains = "; ".join(
-            gain for version, gain in _EXPORT_GAINS.items() if version > onnx.export_version
-        )
+    gains = _rebuild_gains(onnx) if onnx is not None and onnx.exported else ""
+    if onnx is not None and gains:
         degraded.append(
             f"query encoder from an older ONNX export (v{onnx.export_version or '2 or older'}; "
             f"this version writes v{EXPORT_VERSION}: {gains}): rebuild the index to "
@@ -91,4 +90,15 @@ def health_report(
         ),
         degraded=degraded,
         warming=list(warming or ()),
+    )
+
+
+def _rebuild_gains(onnx: OnnxInfo) -> str:
+    """What a newer export would bring this index ("" for nothing): the gains of
+    every version after its own that concern a precision it uses."""
+    used = {onnx.precision, onnx.passage_precision}
+    return "; ".join(
+        gain
+        for version, (gain, precision) in _EXPORT_GAINS.items()
+        if version > onnx.export_version and (precision is None or precision in used)
     )

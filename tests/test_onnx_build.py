@@ -135,7 +135,7 @@ def test_health_names_an_export_older_than_this_versions(
     """An index keeps its export across changes; one written before the version was
     recorded (v2 and older, with the slower SkipLayerNormalization graph) or before
     the 7-bit int8 weights (v3) is served as it is, and /api/health says what a
-    rebuild brings."""
+    rebuild brings: for v3, only where the index uses int8 (this one is fp32)."""
     current = health_report(built.manifest, problems=[], query_translation=True)
     assert not [line for line in current.degraded if "ONNX export" in line]
     data = json.loads(built.manifest.to_json())
@@ -147,11 +147,16 @@ def test_health_names_an_export_older_than_this_versions(
     assert health.status == "degraded"
     assert [line for line in health.degraded if "ONNX export" in line] == [
         f"query encoder from an older ONNX export (v2 or older; this version writes "
-        f"v{EXPORT_VERSION}: ~12% faster per query; int8 products that no longer saturate "
-        "on CPUs without VNNI (7-bit weights)): rebuild the index to re-export it "
+        f"v{EXPORT_VERSION}: ~12% faster per query): rebuild the index to re-export it "
         "(`make rebuild`, or `python -m indexer build`)"
     ]
-    data["onnx"]["export_version"] = 3
+    data["onnx"]["export_version"] = 3  # an fp32 index: v4 changed only int8 files
+    (tmp_path / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    v3 = health_report(
+        Manifest.read(tmp_path / "manifest.json"), problems=[], query_translation=True
+    )
+    assert not [line for line in v3.degraded if "ONNX export" in line]
+    data["onnx"]["passage_precision"] = "int8"
     (tmp_path / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
     v3 = health_report(
         Manifest.read(tmp_path / "manifest.json"), problems=[], query_translation=True
