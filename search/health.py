@@ -64,8 +64,7 @@ def health_report(
     if not manifest.translation.enabled:
         degraded.append(f"index built without translation ({manifest.translation.reason})")
     onnx = manifest.onnx
-    gains = _rebuild_gains(onnx) if onnx is not None and onnx.exported else ""
-    if onnx is not None and gains:
+    if onnx is not None and onnx.exported and (gains := _rebuild_gains(onnx)):
         degraded.append(
             f"query encoder from an older ONNX export (v{onnx.export_version or '2 or older'}; "
             f"this version writes v{EXPORT_VERSION}: {gains}): rebuild the index to "
