@@ -180,8 +180,13 @@ class _Pipeline:
         # translation, on its critical path).
         self._poller = select.poll()
         self._poller.register(self._stdout_fd, select.POLLIN)
+        self._exits = _ExitWatch.of(self.processes)
 
     def alive(self) -> bool:
+        """No stage has exited: one poll of the stages' pidfds where the system has
+        them (`_ExitWatch`), else a `waitpid` per stage. Asked twice per translation."""
+        if self._exits is not None:
+            return not self._exits.any_exited()
         return all(process.poll() is None for process in self.processes)
 
     def send(self, payloads: Sequence[bytes]) -> _Sent:
@@ -245,6 +250,8 @@ class _Pipeline:
 
     def kill(self) -> None:
         """Kill and reap every stage (SIGKILL also ends a stopped process)."""
+        if getattr(self, "_exits", None) is not None:
+            self._exits.close()
         for process in self.processes:
             if process.poll() is None:
                 process.kill()
@@ -253,6 +260,44 @@ class _Pipeline:
                 if stream is not None:
                     stream.close()
             process.wait()
+
+
+class _ExitWatch:
+    """Whether any of a pipeline's stages has exited, in one system call: a Linux
+    pidfd (`os.pidfd_open`, kernel 5.3+) reads as ready once its process exits, so
+    one `poll` with no wait asks all 11 stages of a direction at once. `Popen.poll`
+    asks with a `waitpid` each, and each call lets go of the GIL and takes it
+    back: 22 hand-overs per translation, 19 us, where with 4 requests at once every
+    retake can wait on another request's Python (under 4 clients, 6% of a search's
+    wall time was spent there, py-spy)."""
+
+    def __init__(self, pidfds: list[int]) -> None:
+        self._pidfds = pidfds
+        self._poller = select.poll()
+        for pidfd in pidfds:
+            self._poller.register(pidfd, select.POLLIN)
+
+    @classmethod
+    def of(cls, processes: Sequence[subprocess.Popen[bytes]]) -> _ExitWatch | None:
+        """A watch over `processes`, or None where pidfds are not to be had (not
+        Linux, an older kernel, a stage gone already): `Popen.poll` then."""
+        pidfds: list[int] = []
+        try:
+            for process in processes:
+                pidfds.append(os.pidfd_open(process.pid))
+        except (AttributeError, OSError):
+            for pidfd in pidfds:
+                os.close(pidfd)
+            return None
+        return cls(pidfds)
+
+    def any_exited(self) -> bool:
+        return bool(self._poller.poll(0))
+
+    def close(self) -> None:
+        for pidfd in self._pidfds:
+            os.close(pidfd)
+        self._pidfds = []
 
 
 def _pin(pid: int, cpu: int) -> None:

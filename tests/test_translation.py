@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -312,3 +313,28 @@ def test_stays_off_without_apertium(tmp_path: Path, caplog: pytest.LogCaptureFix
         assert absent.translate("the dog", source="en", target="es") is None
         assert absent.translate_many(["a", "b"], source="es", target="en") == [None, None]
     assert caplog.text.count("not found") == 1
+
+
+@pytest.mark.parametrize("watch", ["pidfd", "waitpid"])
+def test_a_stage_that_exited_is_seen_by_either_watch(
+    own_translator: ApertiumTranslator, watch: str
+) -> None:
+    """One poll of the stages' pidfds, or a waitpid per stage where the system has
+    no pidfds: either way a stage that exited (reaped or not) is seen before the
+    next translation uses the pipeline."""
+    _warm(own_translator)
+    pipeline = own_translator._pipelines["eng-spa"]
+    assert pipeline is not None
+    if watch == "pidfd":
+        assert pipeline._exits is not None  # Linux 5.3+: the CI machines have it
+    else:
+        pipeline._exits.close()  # type: ignore[union-attr]
+        pipeline._exits = None
+    assert pipeline.alive()
+    pipeline.processes[4].kill()
+    deadline = time.monotonic() + 5
+    while pipeline.alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not pipeline.alive()
+    assert own_translator.translate("the dog", source="en", target="es") == "El perro"
+    assert own_translator._pipelines["eng-spa"] is not pipeline
