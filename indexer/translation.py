@@ -250,8 +250,9 @@ class _Pipeline:
 
     def kill(self) -> None:
         """Kill and reap every stage (SIGKILL also ends a stopped process)."""
-        if getattr(self, "_exits", None) is not None:
-            self._exits.close()
+        exits: _ExitWatch | None = getattr(self, "_exits", None)  # unset if __init__ failed
+        if exits is not None:
+            exits.close()
         for process in self.processes:
             if process.poll() is None:
                 process.kill()
