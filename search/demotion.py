@@ -14,10 +14,12 @@ Measured (search/evaluation/relevance-analysis.md, (c)): seeds hybrid nDCG@10
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
-from search.fused_ranking import FusedRanking
+from search.fusion import FusedHit
 
 __all__ = ["BOILERPLATE_WEIGHT", "demote_boilerplate"]
 
@@ -25,13 +27,18 @@ BOILERPLATE_WEIGHT = 0.5
 
 
 def demote_boilerplate(
-    ranking: FusedRanking, *, content_free: npt.NDArray[np.bool_]
-) -> FusedRanking:
-    """`ranking` re-ranked with content-free passages' scores times the weight
-    (stable: passages of equal score keep their order). `content_free[row]`: the
-    store's column, `indexer.boilerplate.is_content_free` of the passage's label."""
-    flags = content_free[ranking.keys]
+    hits: Sequence[FusedHit], *, content_free: npt.NDArray[np.bool_]
+) -> list[FusedHit]:
+    """`hits` re-ranked with content-free passages' scores times the weight (stable).
+    `content_free[row]`: the store's column, `indexer.boilerplate.is_content_free`
+    of the passage's label; read for every hit at once (a Python call per hit,
+    twice per search, cost ~0.1 ms of ~170 candidates)."""
+    keys = np.fromiter((hit.key for hit in hits), dtype=np.int64, count=len(hits))
+    flags = content_free[keys]
     if not flags.any():
-        return ranking
-    scores = np.where(flags, ranking.scores * BOILERPLATE_WEIGHT, ranking.scores)
-    return ranking.with_scores(scores).take(np.argsort(-scores, kind="stable"))
+        return list(hits)
+    rescored = [
+        FusedHit(hit.key, hit.score * BOILERPLATE_WEIGHT, hit.legs) if flag else hit
+        for hit, flag in zip(hits, flags.tolist(), strict=True)
+    ]
+    return sorted(rescored, key=lambda hit: -hit.score)

@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
-import numpy.typing as npt
 
 from search.article_facts import NO_YEAR, ArticleFacts
 from search.models import Facets, FacetValue, LangScope, SourceList
@@ -19,12 +18,10 @@ from search.models import Facets, FacetValue, LangScope, SourceList
 __all__ = ["count_facets", "list_sources"]
 
 
-def count_facets(
-    facts: ArticleFacts, rows: npt.NDArray[np.int64], *, lang_scope: LangScope
-) -> Facets:
+def count_facets(facts: ArticleFacts, rows: Iterable[int], *, lang_scope: LangScope) -> Facets:
     """`rows`: the matched passages. The language facet counts articles by their own
     language, or with lang_scope=passage by the matched passages' languages."""
-    keys = rows
+    keys = np.fromiter(rows, dtype=np.int64)
     # the columns read for all rows at once, as Python values: indexing them row by
     # row (a numpy scalar each) was most of this function's time
     row_articles = facts.row_article[keys].tolist()

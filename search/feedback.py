@@ -34,12 +34,12 @@ product; no second search.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from search.fused_ranking import FusedRanking
+from search.fusion import FusedHit
 from search.models import Hit
 
 __all__ = ["FEEDBACK_LEG", "TWIN_FLOOR", "feedback_run"]
@@ -53,28 +53,26 @@ VectorsOf = Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float32]]
 
 
 def feedback_run(
-    fused: FusedRanking,
+    fused: Sequence[FusedHit],
+    runs: Mapping[str, Sequence[Hit]],
     *,
     vectors_of: VectorsOf,
     row_lang: npt.NDArray[np.integer],
     floor: float = TWIN_FLOOR,
 ) -> list[Hit]:
-    """The best fused passage, then the fused candidates in another language whose
+    """The best fused passage, then the passages of `runs` in another language whose
     cosine to it is at least `floor`, by that cosine (-1..1), best first; ties by row.
     Empty when nothing was fused. `vectors_of(rows)`: the rows' unit vectors, in the
     order asked; `row_lang`: each row's language code (the store's column)."""
-    if not len(fused):
+    if not fused:
         return []
-    seed = int(fused.keys[0])
-    found = np.sort(fused.keys)
+    seed = fused[0].key
+    found = np.fromiter(sorted({hit.key for hits in runs.values() for hit in hits}), np.int64)
     others = found[np.asarray(row_lang)[found] != row_lang[seed]]
     vectors = vectors_of(np.concatenate([np.array([seed], dtype=np.int64), others]))
     scores = vectors[1:] @ vectors[0]
     keep = scores >= floor
     others, scores = others[keep], scores[keep]
     order = np.lexsort((others, -scores))
-    twins = [
-        Hit(key=key, score=score)
-        for key, score in zip(others[order].tolist(), scores[order].tolist(), strict=True)
-    ]
+    twins = [Hit(key=int(others[i]), score=float(scores[i])) for i in order]
     return [Hit(key=seed, score=float(vectors[0] @ vectors[0])), *twins]

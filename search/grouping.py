@@ -8,33 +8,31 @@ sources while still letting the best article show more than one passage.
 
 from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar
 
 __all__ = ["limit_per_article"]
 
+_Item = TypeVar("_Item")
+
 
 def limit_per_article(
-    articles: npt.NDArray[np.generic], *, per_article: int
-) -> npt.NDArray[np.bool_]:
-    """Which items to keep: each item unless `per_article` earlier items share its
-    article. `articles[i]`: item i's article (any sortable values).
+    items: Sequence[_Item], *, article_of: Callable[[_Item], Hashable], per_article: int
+) -> list[_Item]:
+    """Keep `items` in order, dropping each item after its article's first `per_article`.
 
-    Items should already be ranked best first, so what is kept for an article is
+    `items` should already be ranked best first, so what is kept for an article is
     its best passages. Apply it after fusion and before cutting the page to size, and
     fetch more candidates than the page shows to make up for the dropped ones.
     """
     if per_article < 1:
         raise ValueError(f"per_article must be >= 1, got {per_article!r}.")
-    if len(articles) == 0:
-        return np.zeros(0, np.bool_)
-    # each item's place among its article's items: sort by article keeping the
-    # ranked order within one, then count from where each article's run begins
-    by_article = np.argsort(articles, kind="stable")
-    grouped = articles[by_article]
-    starts = np.flatnonzero(np.concatenate([[True], grouped[1:] != grouped[:-1]]))
-    run_lengths = np.diff(np.append(starts, len(grouped)))
-    place = np.arange(len(grouped)) - np.repeat(starts, run_lengths)
-    keep = np.empty(len(articles), np.bool_)
-    keep[by_article] = place < per_article
-    return keep
+    seen: dict[Hashable, int] = {}
+    kept: list[_Item] = []
+    for item in items:
+        article = article_of(item)
+        count = seen.get(article, 0)
+        if count < per_article:
+            seen[article] = count + 1
+            kept.append(item)
+    return kept

@@ -11,13 +11,11 @@ matches. Partitioning never reorders: matches keep the fused order.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
-import numpy as np
+from search.fusion import FusedHit
 
-from search.fused_ranking import FusedRanking
-
-__all__ = ["CLOSEST_SHOWN", "MEANING_FLOOR", "partition"]
+__all__ = ["CLOSEST_SHOWN", "MEANING_FLOOR", "is_match", "partition"]
 
 # When nothing matches, this many of the nearest passages (at most a page) are
 # offered apart: enough to judge whether the archive holds anything near.
@@ -37,21 +35,22 @@ MEANING_FLOOR = 0.33
 
 
 def partition(
-    ranking: FusedRanking, *, floor: float | None, keyword_rows: Collection[int] = ()
-) -> tuple[FusedRanking, FusedRanking]:
+    hits: Sequence[FusedHit], *, floor: float | None, keyword_rows: Collection[int] = ()
+) -> tuple[list[FusedHit], list[FusedHit]]:
     """(matches, the rest), each in the order given. `floor` None: everything matches.
     `keyword_rows`: passages known to contain a query word although the lexical leg
     did not run (semantic mode)."""
     if floor is None:
-        return ranking, FusedRanking.empty()
-    match = np.zeros(len(ranking), np.bool_)
-    lexical = ranking.leg("lexical")
-    if lexical is not None:
-        match |= lexical[0] > 0
-    if keyword_rows:
-        match |= np.isin(ranking.keys, np.fromiter(keyword_rows, np.int64, len(keyword_rows)))
-    semantic = ranking.leg("semantic")
-    if semantic is not None:
-        ranks, scores = semantic
-        match |= (ranks > 0) & (scores >= floor)
-    return ranking.take(match), ranking.take(~match)
+        return list(hits), []
+    matches: list[FusedHit] = []
+    rest: list[FusedHit] = []
+    for hit in hits:
+        (matches if is_match(hit, floor, keyword_rows) else rest).append(hit)
+    return matches, rest
+
+
+def is_match(hit: FusedHit, floor: float, keyword_rows: Collection[int] = ()) -> bool:
+    if "lexical" in hit.legs or hit.key in keyword_rows:
+        return True
+    semantic = hit.legs.get("semantic")
+    return semantic is not None and semantic.score >= floor

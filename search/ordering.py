@@ -6,19 +6,22 @@ undated articles come last in both directions.
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
 from search.article_facts import ArticleFacts
-from search.fused_ranking import FusedRanking
+from search.fusion import FusedHit
 from search.models import Sort
 
 __all__ = ["order_matches"]
 
 
-def order_matches(ranking: FusedRanking, facts: ArticleFacts, sort: Sort) -> FusedRanking:
+def order_matches(hits: Sequence[FusedHit], facts: ArticleFacts, sort: Sort) -> list[FusedHit]:
     if sort == "relevance":
-        return ranking
-    days = facts.row_date[ranking.keys].astype(np.int64)
-    # lexsort's last key sorts first; the fused position breaks every tie
-    order = np.lexsort((np.arange(len(days)), -days if sort == "date_desc" else days, days < 0))
-    return ranking.take(order)
+        return list(hits)
+    newest_first = sort == "date_desc"
+
+    def key(hit: FusedHit) -> tuple[bool, int]:
+        day = int(facts.row_date[hit.key])
+        return (day < 0, -day if newest_first else day)
+
+    return sorted(hits, key=key)

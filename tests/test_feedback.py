@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from search.app import create_app
 from search.engine import SearchEngine
 from search.feedback import TWIN_FLOOR, feedback_run
-from search.fusion import FusedRanking, reciprocal_rank_fusion
+from search.fusion import FusedHit
 from search.models import Hit, SearchRequest, SearchResult
 from tests.corpus import write_corpus
 
@@ -35,20 +35,25 @@ def _vectors_of(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
     return _VECTORS[rows]
 
 
-def _fused(*keys: int) -> FusedRanking:
-    """The candidates, best first (one leg, fused)."""
-    return reciprocal_rank_fusion({"lexical": [Hit(key, 1.0) for key in keys]}, k=10)
+def _fused(*keys: int) -> list[FusedHit]:
+    return [FusedHit(key, 1.0 / (10 + rank), {}) for rank, key in enumerate(keys, start=1)]
 
 
-def _run(fused: FusedRanking, floor: float) -> list[Hit]:
-    return feedback_run(fused, vectors_of=_vectors_of, row_lang=_LANG, floor=floor)
+def _run(fused: list[FusedHit], runs: dict[str, list[Hit]], floor: float) -> list[Hit]:
+    return feedback_run(fused, runs, vectors_of=_vectors_of, row_lang=_LANG, floor=floor)
+
+
+RUNS = {
+    "lexical": [Hit(0, 9.0), Hit(3, 3.0), Hit(5, 2.0)],
+    "semantic": [Hit(2, 0.8), Hit(1, 0.7), Hit(4, 0.6)],
+}
 
 
 @pytest.mark.fast
 def test_the_best_match_then_its_twins_in_another_language_by_cosine() -> None:
     # seed row 0 (English): rows 1 and 5 at 20 degrees (a tie, broken by row), 2 at
     # 40, 3 at 60; row 4 at 80 degrees is below the floor
-    ranked = _run(_fused(0, 2, 1, 3, 5, 4), floor=float(np.cos(np.radians(70.0))))
+    ranked = _run(_fused(0, 2, 1), RUNS, floor=float(np.cos(np.radians(70.0))))
     assert [hit.key for hit in ranked] == [0, 1, 5, 2, 3]
     assert ranked[0].score == pytest.approx(1.0)
     assert ranked[1].score == pytest.approx(float(np.cos(np.radians(20.0))))
@@ -57,18 +62,18 @@ def test_the_best_match_then_its_twins_in_another_language_by_cosine() -> None:
 @pytest.mark.fast
 def test_passages_in_the_best_matchs_own_language_get_no_vote() -> None:
     # seed row 2 (Spanish): only row 0 is in another language
-    ranked = _run(_fused(2, 0, 1, 3, 5, 4), floor=-1.0)
+    ranked = _run(_fused(2, 0, 1), RUNS, floor=-1.0)
     assert [hit.key for hit in ranked] == [2, 0]
 
 
 @pytest.mark.fast
 def test_below_the_floor_the_best_match_stands_alone() -> None:
-    assert [hit.key for hit in _run(_fused(0, 1, 2, 3, 4, 5), floor=0.99)] == [0]
+    assert [hit.key for hit in _run(_fused(0, 1), RUNS, floor=0.99)] == [0]
 
 
 @pytest.mark.fast
 def test_nothing_fused_gives_an_empty_leg() -> None:
-    assert _run(FusedRanking.empty(), floor=0.6) == []
+    assert _run([], {"lexical": [], "semantic": []}, floor=0.6) == []
 
 
 @pytest.fixture(scope="module")
