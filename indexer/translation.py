@@ -265,12 +265,12 @@ class _Pipeline:
 
 class _ExitWatch:
     """Whether any of a pipeline's stages has exited, in one system call: a Linux
-    pidfd (`os.pidfd_open`, kernel 5.3+) reads as ready once its process exits, so
-    one `poll` with no wait asks all 11 stages of a direction at once. `Popen.poll`
-    asks with a `waitpid` each, and each call lets go of the GIL and takes it
-    back: 22 hand-overs per translation, 19 us, where with 4 requests at once every
-    retake can wait on another request's Python (under 4 clients, 6% of a search's
-    wall time was spent there, py-spy)."""
+    pidfd (`os.pidfd_open`, kernel 5.3+) reads as ready once its process exits,
+    so one `poll` with no wait asks all of a direction's 10-11 stages at once.
+    `Popen.poll` asks with a `waitpid` each, and each call lets go of the GIL and
+    takes it back: 20-22 hand-overs per translation (19 us), and with 4 requests
+    at once every retake can wait on another request's Python (under 4 clients,
+    6% of a search's wall time was spent there, py-spy)."""
 
     def __init__(self, pidfds: list[int]) -> None:
         self._pidfds = pidfds
