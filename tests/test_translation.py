@@ -325,10 +325,11 @@ def test_a_stage_that_exited_is_seen_by_either_watch(
     _warm(own_translator)
     pipeline = own_translator._pipelines["eng-spa"]
     assert pipeline is not None
-    if watch == "pidfd":
-        assert pipeline._exits is not None  # Linux 5.3+: the CI machines have it
+    if watch == "pidfd":  # used wherever the system gives pidfds (Linux 5.3+)
+        assert (pipeline._exits is not None) == _pidfds_work()
     else:
-        pipeline._exits.close()  # type: ignore[union-attr]
+        if pipeline._exits is not None:
+            pipeline._exits.close()
         pipeline._exits = None
     assert pipeline.alive()
     pipeline.processes[4].kill()
@@ -338,3 +339,11 @@ def test_a_stage_that_exited_is_seen_by_either_watch(
     assert not pipeline.alive()
     assert own_translator.translate("the dog", source="en", target="es") == "El perro"
     assert own_translator._pipelines["eng-spa"] is not pipeline
+
+
+def _pidfds_work() -> bool:
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):
+        return False
+    return True
