@@ -150,6 +150,7 @@ class _Pipeline:
     def __init__(self, stages: list[list[str]], *, cpu: int | None = None) -> None:
         """`cpu`: run every stage on that core (`ApertiumTranslator`'s `pipeline_cpus`)."""
         self.processes: list[subprocess.Popen[bytes]] = []
+        self._exits: _ExitWatch | None = None  # set once every stage runs
         self._pending = bytearray()  # output read past the last `\0`
         try:
             upstream: int | None = subprocess.PIPE
@@ -250,9 +251,9 @@ class _Pipeline:
 
     def kill(self) -> None:
         """Kill and reap every stage (SIGKILL also ends a stopped process)."""
-        exits: _ExitWatch | None = getattr(self, "_exits", None)  # unset if __init__ failed
-        if exits is not None:
-            exits.close()
+        if self._exits is not None:
+            self._exits.close()
+            self._exits = None  # `alive` asks the reaped processes from now on
         for process in self.processes:
             if process.poll() is None:
                 process.kill()
