@@ -127,3 +127,20 @@ def page(browser: Any, base_url: str) -> Iterator[Any]:
 
     with watched_page(browser, base_url) as opened:
         yield opened
+
+
+@pytest.fixture(scope="module")
+def fake_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real uvicorn over a small index built with the fake encoder (no model)."""
+    from search.app import create_app
+    from search.background_server import serve
+    from search.engine import SearchEngine
+    from tests.corpus import write_corpus
+    from tests.fake_encoder import FakeEncoder, build_fake_index
+
+    root = tmp_path_factory.mktemp("fake-server")
+    encoder = FakeEncoder()
+    build_fake_index([write_corpus(root / "corpus")], root / "index", encoder=encoder)
+    engine = SearchEngine(root / "index", encoder=encoder)
+    with serve(create_app(engine, reload_seconds=0)) as base_url:
+        yield base_url

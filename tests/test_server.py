@@ -121,19 +121,6 @@ def _raw_request(base_url: str, request_line: str) -> bytes:
     return reply
 
 
-@pytest.fixture(scope="module")
-def fake_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """A real uvicorn over a small index built with the fake encoder (no model)."""
-    from tests.fake_encoder import FakeEncoder, build_fake_index
-
-    root = tmp_path_factory.mktemp("fake-server")
-    encoder = FakeEncoder()
-    build_fake_index([write_corpus(root / "corpus")], root / "index", encoder=encoder)
-    engine = SearchEngine(root / "index", encoder=encoder)
-    with serve(create_app(engine, reload_seconds=0)) as base_url:
-        yield base_url
-
-
 @pytest.mark.parametrize("size", [20_000, 150_000, 900_000])
 def test_a_huge_query_string_gets_a_414_with_the_json_error(fake_server: str, size: int) -> None:
     reply = _raw_request(fake_server, f"GET /api/search?q={'a' * size} HTTP/1.1")

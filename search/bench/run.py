@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import itertools
 import json
 import os
@@ -240,15 +239,13 @@ def _latency(
     """Rounds alternate: ours over HTTP, the control (translation off), the encoder
     alone, txtai; each on its own fresh queries, so each round's busy spells fall
     on all of them alike."""
-    from search.bench.clients import fetch_ms
+    from search.bench.clients import Connection, fetch_ms
 
     encoder = engine.query_encoder
     servers = {"http": server, "control": control}
     samples: dict[str, list[float]] = {"http": [], "control": [], "encoder": [], "txtai": []}
     connections = {
-        name: http.client.HTTPConnection(each.host, each.port, timeout=60)
-        for name, each in servers.items()
-        if each is not None
+        name: Connection(each.host, each.port) for name, each in servers.items() if each is not None
     }
     for text in _take(queries, 5):  # warm-up: connections, first requests
         for connection in connections.values():
