@@ -6,8 +6,9 @@ by httptools, the C parser uvicorn itself serves with. The clients share the two
 cores with the server, and what they spend is not the service's: on one server,
 alternating request by request (300 searches each), `http.client` (the standard
 library's lightest client, used before) took 0.62-0.65 ms of CPU per search and
-this one 0.22-0.23; the HTTP p50 it saw was 0.11 ms (seeds) and 0.69 ms (XQuAD)
-higher.
+this one 0.22-0.23, and the HTTP p50 measured through `http.client` was 0.11 ms
+(seeds) and 0.69 ms (XQuAD) higher.
+
 Every request carries a query no earlier request used, so the server's caches of
 query vectors and translations never answer for it: each figure is a cold query.
 """
