@@ -68,7 +68,7 @@ def reciprocal_rank_fusion(runs: Mapping[str, Sequence[Hit]], *, k: int = 60) ->
     # One pass scores each passage and builds its place in `_rrf_order`: every run
     # counts, so its best rank is the tie-break. Keys are distinct: sorting the
     # tuples never compares two legs mappings. (On 200 XQuAD queries' legs, 0.51 ms
-    # p50 where scoring, then `_sorted_hits`, took 0.74.)
+    # p50 where scoring, then sorting by a key function, took 0.74.)
     order: list[tuple[float, float, int, dict[str, LegRank]]] = []
     for key, legs in _rank_runs(runs).items():
         best = math.inf
@@ -108,7 +108,8 @@ def add_rrf_run(
 
 
 def _rrf_order(hit: FusedHit) -> tuple[float, int, int]:
-    """`_sorted_hits`' order when every run is counted, as in RRF."""
+    """The fused order when every run is counted, as in RRF: score descending, then
+    the best rank in any run, then the key."""
     return (-hit.score, min(leg.rank for leg in hit.legs.values()), hit.key)
 
 
@@ -137,14 +138,33 @@ def weighted_fusion(
     for name, weight in weights.items():
         if not (math.isfinite(weight) and weight >= 0):
             raise ValueError(f"Weight for run {name!r} is {weight!r}; use a finite number >= 0.")
-    legs_by_key = _rank_runs(runs)
-    normalised = {name: _min_max(name, hits) for name, hits in runs.items()}
-    scored = {
-        key: _sum([weights[name] * normalised[name][key] for name in legs])
-        for key, legs in legs_by_key.items()
-    }
+    scaling = {name: (weights[name], *_min_max(name, hits)) for name, hits in runs.items()}
     positive = frozenset(name for name in runs if weights[name] > 0)
-    return _sorted_hits(scored, legs_by_key, counted_runs=positive)
+    # One pass scores each passage and builds its sort key, as in RRF: fused score
+    # descending, then the best rank in a positive-weight leg, the best rank in any
+    # leg, the key. Keys are distinct, so sorting never compares two legs mappings.
+    # (2 x 100 candidates: 0.96 ms where normalising into dicts, summing, then
+    # sorting took 1.55, CPU medians of 30 alternating rounds on a busy machine.)
+    order: list[tuple[float, float, float, int, dict[str, LegRank]]] = []
+    for key, legs in _rank_runs(runs).items():
+        counted = best = math.inf
+        terms = []
+        for name, leg in legs.items():
+            rank = leg.rank
+            if rank < best:
+                best = rank
+            if rank < counted and name in positive:
+                counted = rank
+            weight, low, span, halved = scaling[name]
+            if span is None:  # the run's scores are all equal: 1.0 each
+                terms.append(weight)
+            elif halved:
+                terms.append(weight * ((leg.score / 2 - low / 2) / span))
+            else:
+                terms.append(weight * ((leg.score - low) / span))
+        order.append((-_sum(terms), counted, best, key, legs))
+    order.sort()
+    return [FusedHit(key, -negated, legs) for negated, _, _, key, legs in order]
 
 
 def fuse(
@@ -211,49 +231,28 @@ def _rank_runs(runs: Mapping[str, Sequence[Hit]]) -> dict[int, dict[str, LegRank
     return legs_by_key
 
 
-def _min_max(name: str, hits: Sequence[Hit]) -> dict[int, float]:
-    """key -> score scaled to [0, 1] over this run's distinct keys (first occurrence)."""
-    scores: dict[int, float] = {}
+def _min_max(name: str, hits: Sequence[Hit]) -> tuple[float, float | None, bool]:
+    """(low, span, halved): a score of this run scaled to [0, 1] is (score - low) /
+    span, where low and span are the minimum and range of its distinct keys'
+    (first occurrences') scores; with `halved`, (score / 2 - low / 2) / span, for a
+    range too wide for a float (e.g. -1e308 .. 1e308). span is None when the
+    scores are all equal (each scales to 1.0). No clamping is needed: IEEE
+    subtraction and division round monotonically, so a score between low and high
+    lands between 0.0 and exactly 1.0. Raises on a non-finite score anywhere."""
+    first: dict[int, float] = {}
     for hit in hits:
         if not math.isfinite(hit.score):
             raise ValueError(
                 f"Run {name!r} has a non-finite score {hit.score!r} for key {hit.key}; "
                 "weighted fusion needs finite scores."
             )
-        scores.setdefault(hit.key, hit.score)
-    if not scores:
-        return {}
-    low, high = min(scores.values()), max(scores.values())
+        first.setdefault(hit.key, hit.score)
+    if not first:
+        return 0.0, None, False
+    low, high = min(first.values()), max(first.values())
     if high == low:
-        return dict.fromkeys(scores, 1.0)
+        return low, None, False
     span = high - low
     if math.isfinite(span):
-        scaled = {key: (score - low) / span for key, score in scores.items()}
-    else:  # e.g. -1e308 .. 1e308: halve everything so the span does not overflow
-        half_span = high / 2 - low / 2
-        scaled = {key: (score / 2 - low / 2) / half_span for key, score in scores.items()}
-    return {key: min(1.0, max(0.0, value)) for key, value in scaled.items()}
-
-
-def _sorted_hits(
-    scored: Mapping[int, float],
-    legs_by_key: Mapping[int, dict[str, LegRank]],
-    *,
-    counted_runs: frozenset[str],
-) -> list[FusedHit]:
-    """FusedHits by score descending, then best rank in a counted run, best rank anywhere, key.
-
-    One pass builds every sort key as a plain tuple (a key function calling `min`
-    twice per passage was half the cost of fusing 2 x 100 candidates)."""
-    order: list[tuple[float, float, float, int]] = []
-    for key, legs in legs_by_key.items():
-        counted = best = math.inf
-        for name, leg in legs.items():
-            rank = leg.rank
-            if rank < best:
-                best = rank
-            if rank < counted and name in counted_runs:
-                counted = rank
-        order.append((-scored[key], counted, best, key))
-    order.sort()
-    return [FusedHit(key=key, score=scored[key], legs=legs_by_key[key]) for *_, key in order]
+        return low, span, False
+    return low, high / 2 - low / 2, True

@@ -269,3 +269,61 @@ def test_weighted_properties(runs: dict[str, list[Hit]], data: st.DataObject) ->
     assert scores == sorted(scores, reverse=True)
     for hit in fused:
         assert 0 <= hit.score <= sum(weights.values()) + 1e-9
+
+
+_ANY_FINITE_RUN = st.lists(
+    st.builds(
+        Hit,
+        key=st.integers(min_value=0, max_value=30),
+        # any float, and often the extremes: a span past the largest float, subnormals
+        score=st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.sampled_from([-1.7e308, 1.7e308, -5e-324, 5e-324, 0.0, 1.0]),
+        ),
+    ),
+    max_size=20,
+)
+
+
+def _weighted_by_definition(
+    runs: dict[str, list[Hit]], weights: dict[str, float]
+) -> list[tuple[int, float]]:
+    """The docstring's formula, computed plainly: min-max scaled first occurrences
+    (clamped to [0, 1]), a weighted sum in run order; ordered by score, the best
+    rank in a positive-weight run, the best rank anywhere, the key."""
+    ranks: dict[int, dict[str, int]] = {}
+    norms: dict[str, dict[int, float]] = {}
+    for name, run in runs.items():
+        first: dict[int, float] = {}
+        for hit in run:
+            first.setdefault(hit.key, hit.score)
+        for rank, key in enumerate(first, start=1):
+            ranks.setdefault(key, {})[name] = rank
+        low, high = min(first.values(), default=0.0), max(first.values(), default=0.0)
+        if math.isfinite(high - low):
+            scaled = {k: (s - low) / (high - low) if high > low else 1.0 for k, s in first.items()}
+        else:
+            half = high / 2 - low / 2
+            scaled = {k: (s / 2 - low / 2) / half for k, s in first.items()}
+        norms[name] = {key: min(1.0, max(0.0, value)) for key, value in scaled.items()}
+    scores = {
+        key: math.fsum(weights[name] * norms[name][key] for name in legs)
+        for key, legs in ranks.items()
+    }
+
+    def order(key: int) -> tuple[float, float, float, int]:
+        legs = ranks[key]
+        counted = min((r for n, r in legs.items() if weights[n] > 0), default=math.inf)
+        return (-scores[key], counted, min(legs.values()), key)
+
+    return [(key, scores[key]) for key in sorted(ranks, key=order)]
+
+
+@given(
+    st.dictionaries(st.sampled_from(["lexical", "semantic", "title"]), _ANY_FINITE_RUN, max_size=3),
+    st.data(),
+)
+def test_weighted_fusion_is_its_definition(runs: dict[str, list[Hit]], data: st.DataObject) -> None:
+    weights = {name: data.draw(st.sampled_from([0.0, 0.25, 0.5, 1.0, 3.0])) for name in runs}
+    fused = weighted_fusion(runs, weights=weights)
+    assert [(hit.key, hit.score) for hit in fused] == _weighted_by_definition(runs, weights)
