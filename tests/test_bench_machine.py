@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from search.bench.server import MachineSeconds, machine_seconds
+from search.bench.server import MachineSeconds, StealClock, machine_seconds
 
 pytestmark = pytest.mark.fast
 
@@ -42,3 +42,9 @@ def test_this_machine_counts_forward() -> None:
     second = machine_seconds()
     assert second.busy > first.busy
     assert second.stolen >= first.stolen >= 0
+
+
+def test_a_steal_clock_gives_cores_between_zero_and_the_machines() -> None:
+    clock = StealClock()
+    time.sleep(0.05)
+    assert 0.0 <= clock.cores() <= len(os.sched_getaffinity(0))

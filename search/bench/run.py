@@ -161,15 +161,23 @@ def _bench(args: argparse.Namespace, index_dir: Path) -> int:
 
 
 def _in_process(engine: SearchEngine, queries: list[str]) -> None:
+    from search.bench.server import StealClock
     from search.bench.stages import fusion_ms, result_building_ms, stage_breakdown
 
+    steal = StealClock()
     breakdown = stage_breakdown(engine, queries, mode="hybrid")
-    print(f"\nA hybrid query, in-process, stage by stage ({len(queries)} cold queries):")
+    print(
+        f"\nA hybrid query, in-process, stage by stage ({len(queries)} cold queries; "
+        f"the hypervisor took {steal.cores():.2f} cores meanwhile):"
+    )
     for stage, summary in breakdown.stages.items():
         print(line(f"  {stage}", str(summary)))
+    steal = StealClock()
     page = result_building_ms(breakdown.builds)
+    fusions = fusion_ms()
+    print(f"The pure steps, CPU (the hypervisor took {steal.cores():.2f} cores meanwhile):")
     print(line("results + snippets, 10 results", str(page), _GOALS["results"], page.p50))
-    for method, summary in fusion_ms().items():
+    for method, summary in fusions.items():
         label = f"fusion ({method}), 2 x 100 candidates"
         print(line(label, str(summary), _GOALS["fusion"], summary.p50))
 
@@ -243,7 +251,7 @@ def _latency(
     on all of them alike. The cores the hypervisor stole meanwhile are printed with
     them: they say how slow a phase of the host the absolute times come from."""
     from search.bench.clients import Connection, fetch_ms
-    from search.bench.server import machine_seconds
+    from search.bench.server import StealClock
 
     encoder = engine.query_encoder
     servers = {"http": server, "control": control}
@@ -255,7 +263,7 @@ def _latency(
         for connection in connections.values():
             fetch_ms(connection, text, mode="hybrid")
         encoder.encode([text])
-    started_at, machine_before = time.perf_counter(), machine_seconds()
+    steal = StealClock()
     for _ in range(rounds):
         for name, connection in connections.items():
             for text in _take(queries, per_round):
@@ -268,7 +276,7 @@ def _latency(
             samples["encoder"].append((time.perf_counter() - started) * 1000)
         if txtai is not None:
             samples["txtai"].extend(txtai.time_ms(_take(queries, per_round)))
-    stolen = (machine_seconds() - machine_before).stolen / (time.perf_counter() - started_at)
+    stolen = steal.cores()
     for connection in connections.values():
         connection.close()
     print(f"  (the hypervisor took {stolen:.2f} cores on average during these rounds)")
@@ -386,10 +394,15 @@ def _throughput(
 
 
 def _startup(index_dir: Path) -> None:
+    from search.bench.server import StealClock
     from search.bench.startup import measure_startup
 
+    steal = StealClock()
     startup = next(iter(measure_startup(index_dir).values()))
-    print("Start-up (3 launches each, alternating; medians of wall and CPU seconds):")
+    print(
+        "Start-up (3 launches each, alternating; medians of wall and CPU seconds; "
+        f"the hypervisor took {steal.cores():.2f} cores meanwhile):"
+    )
     for label, which in (
         ("  `serve`: launch -> /api/health 200", "serve"),
         ("  `python -m search query`: launch -> exit", "query"),

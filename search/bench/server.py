@@ -25,7 +25,14 @@ from pathlib import Path
 
 from search.background_server import free_port
 
-__all__ = ["MachineSeconds", "RunningServer", "launch_seconds", "machine_seconds", "running_server"]
+__all__ = [
+    "MachineSeconds",
+    "RunningServer",
+    "StealClock",
+    "launch_seconds",
+    "machine_seconds",
+    "running_server",
+]
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _POLL_S = 0.005
@@ -149,6 +156,19 @@ def machine_seconds(stat: str | None = None) -> MachineSeconds:
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
     busy = user + nice + system + irq + softirq
     return MachineSeconds(busy / _TICKS_PER_SECOND, steal / _TICKS_PER_SECOND)
+
+
+class StealClock:
+    """The cores the hypervisor stole, on average, since this clock was made: printed
+    beside a stage's figures, it says which phase of the host they come from."""
+
+    def __init__(self) -> None:
+        self._started = time.perf_counter()
+        self._machine = machine_seconds()
+
+    def cores(self) -> float:
+        elapsed = time.perf_counter() - self._started
+        return (machine_seconds() - self._machine).stolen / elapsed if elapsed > 0 else 0.0
 
 
 def _descendants(pid: int) -> list[int]:
