@@ -209,7 +209,10 @@ def _over_http(
             print(f"  txtai {txtai.passages} passages, indexed in {txtai.build_seconds:.1f} s")
         _latency(engine, server, control, txtai, queries, rounds=rounds, per_round=per_round)
         rss = server.rss_mb()
-        apertium = f"(+ {server.children_rss_mb():.0f} MB in Apertium processes)"
+        apertium = (
+            f"(+ {server.children_rss_mb():.0f} MB in Apertium processes, "
+            f"PSS {server.children_pss_mb():.0f} MB)"
+        )
         print(line("server RSS after warm-up", f"{rss:7.1f} MB {apertium}", _GOALS["rss"], rss))
         _throughput(server, queries)
         print(line("server RSS after the load", f"{server.rss_mb():7.1f} MB"))
@@ -231,7 +234,8 @@ def _over_http(
         print(
             line(
                 "server RSS after the load",
-                f"{both} (+ {server.children_rss_mb():.0f} MB in Apertium processes)",
+                f"{both} (+ {server.children_rss_mb():.0f} MB in Apertium processes, "
+                f"PSS {server.children_pss_mb():.0f} MB)",
             )
         )
 
