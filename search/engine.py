@@ -10,6 +10,8 @@ their own modules.
 from __future__ import annotations
 
 import functools
+import logging
+import threading
 import time
 from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -62,6 +64,8 @@ if TYPE_CHECKING:
     from search.snapshot import IndexSnapshot
 
 __all__ = ["EngineOptions", "SearchEngine"]
+
+log = logging.getLogger(__name__)
 
 _MAX_CANDIDATES = 1000
 
@@ -120,7 +124,12 @@ class SearchEngine:
         self._helpers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="engine-helper")
         self._highlighter = Highlighter(analyzers)
         self._results = ResultBuilder(self._highlighter)
-        self._facts_loading: Future[ArticleFacts] | None = None  # started by `warm_up`
+        # set while `warm_up`'s background read of the article facts runs. A flag, not
+        # the read's Future: a Future keeps its result, and the start-up generation's
+        # facts (a view of its memory-mapped row_live.npy among them) would then stay
+        # in memory, and that file mapped after it was deleted, as long as the engine
+        # lived, reloads or not
+        self._facts_warming = threading.Event()
         self._suggester = Suggester()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -168,10 +177,23 @@ class SearchEngine:
         """Run the model and start the translator's pipelines once, so the first user
         query does not pay ~300 ms of start-up; read the article facts in the
         background (3.5 s at a million passages: the first search would pay it)."""
-        self._facts_loading = self._helpers.submit(self._facts.of, self.snapshot)
-        self._facts_loading.add_done_callback(_settle_heap)
+        self._facts_warming.set()
+        loading = self._helpers.submit(self._facts.of, self.snapshot)
+        loading.add_done_callback(self._facts_read)
         self.query_encoder.encode(["warm up"])
         self._translator.warm_up()
+
+    def _facts_read(self, loading: Future[ArticleFacts]) -> None:
+        """After warm-up's read of the article facts: their freed temporaries back to
+        the system, the facts themselves out of the collector's walks (`search.heap`).
+        Nothing keeps the finished Future, so the facts live in the facts cache only.
+        Should the read fail, the first search that needs them reads them again."""
+        error = loading.exception()
+        if error is not None:
+            log.warning("reading the article facts in the background failed: %s", error)
+        return_freed_memory()
+        freeze_loaded()
+        self._facts_warming.clear()
 
     def freeze_heap(self) -> None:
         """For a server, once it serves: what start-up loaded is left out of the
@@ -432,7 +454,7 @@ class SearchEngine:
     def health(self) -> Health:
         loaded = self._generation.current
         warming = []
-        if self._facts_loading is not None and not self._facts_loading.done():
+        if self._facts_warming.is_set():
             warming.append(
                 "article facts: reading each article's language, source and date for "
                 "filters and facets (the first search waits for it)"
@@ -448,13 +470,6 @@ class SearchEngine:
             query_translation=self.translation_available,
             warming=warming,
         )
-
-
-def _settle_heap(_: object) -> None:
-    """After the article facts load: their freed temporaries back to the system, the
-    facts themselves out of the collector's walks (`search.heap`)."""
-    return_freed_memory()
-    freeze_loaded()
 
 
 def _parse(query: str) -> ParsedQuery:

@@ -193,3 +193,60 @@ def test_a_failed_load_waits_for_the_encoder_it_started(tmp_path: Path) -> None:
     with pytest.raises(IndexCorruptError):
         LiveGeneration(index_dir, analyzers=Analyzers.create(), encoders=EncoderPool(slow_load))
     assert started.is_set() and finished.is_set()
+
+
+def _generation_mappings(generation: str) -> list[str]:
+    maps = Path("/proc/self/maps").read_text(encoding="utf-8").splitlines()
+    return [line for line in maps if f"/generations/{generation}/" in line]
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads Linux's /proc")
+def test_the_start_up_generation_is_let_go_after_two_reloads(tmp_path: Path) -> None:
+    """Nothing keeps the generation `serve` started on once two newer ones have
+    replaced it: its files are no longer mapped, so a deleted generation's disk
+    space comes back. (Warm-up's Future kept its article facts, and with them a
+    view of its row_live.npy, for as long as the engine lived.)"""
+    import gc
+
+    corpus = write_corpus(tmp_path / "corpus")
+    index_dir = tmp_path / "index"
+    first = _build(index_dir, corpus)
+    engine = SearchEngine(index_dir, encoder=ENCODER)
+    engine.warm_up()
+    _wait_for(lambda: not engine.health().warming, "warm-up's background work")
+    engine.search(SearchRequest(query="hurricane"))
+    assert _generation_mappings(first)  # served, so mapped
+    for name in ("volcano", "glacier"):
+        (corpus / "en" / f"{name}.txt").write_text(f"{name.title()} news\n\nIt moved.", "utf-8")
+        _build(index_dir, corpus)
+        assert engine.reload_if_changed()
+        engine.search(SearchRequest(query=name))
+    gc.collect()
+    assert _generation_mappings(first) == []
+
+
+def test_a_failed_background_read_of_the_facts_is_logged_and_ends_the_warming(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from search.article_facts import ArticleFacts
+
+    corpus = write_corpus(tmp_path / "corpus")
+    index_dir = tmp_path / "index"
+    _build(index_dir, corpus)
+    engine = SearchEngine(index_dir, encoder=ENCODER)
+    real_of = ArticleFacts.of
+    failing = {"left": 1}
+
+    def fails_once(snapshot):  # type: ignore[no-untyped-def]
+        if failing["left"]:
+            failing["left"] -= 1
+            raise OSError("disk went away for a moment")
+        return real_of(snapshot)
+
+    monkeypatch.setattr(ArticleFacts, "of", staticmethod(fails_once))
+    with caplog.at_level("WARNING", logger="search.engine"):
+        engine.warm_up()
+        _wait_for(lambda: not engine.health().warming, "the failed background read")
+    assert "disk went away for a moment" in caplog.text
+    results = engine.search(SearchRequest(query="hurricane")).results  # reads them itself
+    assert results
