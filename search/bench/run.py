@@ -319,9 +319,9 @@ def _throughput(
     client keeps busy (the server, its Apertium processes and the client); and the
     cores the hypervisor left this VM while 4 clients ran (its cores less their
     steal time, `MachineSeconds`) over what the whole machine ran at one client,
-    both without steal. A process's own CPU time counts the time stolen while it
-    ran (the guest's kernel cannot tell), so on a busy host "server CPU" per
-    request rises with the steal, not with the work."""
+    both without steal. A process's own CPU time here counts time stolen while it
+    ran (the processes summed to more than the machine ran net of steal), so on a
+    busy host "server CPU" per request rises with the steal, not with the work."""
     import os
 
     from search.bench.clients import load
@@ -335,8 +335,7 @@ def _throughput(
     single = None
     single_cores = None
     single_machine = None
-    stolen_at_four = None
-    stolen_by_level: list[float] = []
+    stolen: dict[int, float] = {}  # clients -> cores stolen while that level ran
     for clients, per_client in levels:
         before = (*server.cpu_seconds(), os.times(), machine_seconds())
         result = load(
@@ -348,10 +347,7 @@ def _throughput(
         bench = (after[2].user + after[2].system) - (before[2].user + before[2].system)
         machine = after[3] - before[3]
         cores = [value / result.seconds for value in (own, apertium, bench, machine.busy)]
-        stolen = machine.stolen / result.seconds
-        stolen_by_level.append(stolen)
-        if clients == 4:
-            stolen_at_four = stolen
+        stolen[clients] = machine.stolen / result.seconds
         single = single or result.per_second
         single_cores = single_cores or sum(cores[:3])
         single_machine = single_machine or cores[3]
@@ -368,7 +364,7 @@ def _throughput(
         print(line(f"  {clients:2d} client(s)", figure, goal, value))
         print(
             f"{'':44} cores busy {cores[0]:.2f} + {cores[1]:.2f} + {cores[2]:.2f} / "
-            f"{cores[3]:.2f}; stolen {stolen:.2f}; "
+            f"{cores[3]:.2f}; stolen {stolen[clients]:.2f}; "
             f"server CPU {own / max(result.answered, 1) * 1000:.1f} ms/request"
         )
     machine_cores = len(os.sched_getaffinity(0))
@@ -380,18 +376,18 @@ def _throughput(
                 f"{single_cores:.2f} busy at one client)",
             )
         )
-        if stolen_at_four is not None and single_machine:
-            left = machine_cores - stolen_at_four
+        if 4 in stolen and single_machine:
+            left = machine_cores - stolen[4]
             print(
                 line(
                     "    with the cores left at 4 clients",
-                    f"{left / single_machine:4.2f}x ({machine_cores} - {stolen_at_four:.2f} "
+                    f"{left / single_machine:4.2f}x ({machine_cores} - {stolen[4]:.2f} "
                     f"stolen / {single_machine:.2f} the machine ran at one client)",
                 )
             )
-    if stolen_by_level and max(stolen_by_level) > _STEAL_NOTED * machine_cores:
+    if stolen and max(stolen.values()) > _STEAL_NOTED * machine_cores:
         print(
-            f"  note: the hypervisor took {min(stolen_by_level):.2f}-{max(stolen_by_level):.2f} "
+            f"  note: the hypervisor took {min(stolen.values()):.2f}-{max(stolen.values()):.2f} "
             "cores during these levels;\n  each level ran on what the host left, so their "
             "ratios reflect its load as much as the server's"
         )
