@@ -14,7 +14,8 @@ on, as `make bench-xquad` does):
    at a time, in rounds alternating with a control (the same server with query
    translation off), the query encoder alone and, when `.venv-txtai` exists,
    txtai's in-process hybrid search over the same passages
-   (`search.bench.txtai_side`): ratios of medians measured side by side; the
+   (`search.bench.txtai_side`), every side timing the same questions: ratios of
+   medians measured side by side; the
    control's ratios carry no goal, they show what the Apertium calls cost;
 3. its resident memory after warm-up, then throughput at 1, 4 and 16 concurrent
    clients (`search.bench.clients`), with the cores the hypervisor stole from this
@@ -26,7 +27,7 @@ on, as `make bench-xquad` does):
 4. start-up: `serve` to its first health answer, and `python -m search query`.
 
 Every query is cold: the in-process engine's caches are cleared before each, and
-over HTTP no query text is sent twice. Queries come from a JSONL file with a
+no server is sent a query text twice. Queries come from a JSONL file with a
 `text` field (default: the XQuAD questions beside the checkout, else a built-in
 list). The machine is shared: read ratios, not absolute times. Numbers, never
 assertions.
@@ -45,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -250,16 +251,18 @@ def _latency(
     rounds: int,
     per_round: int,
 ) -> None:
-    """Rounds alternate: ours over HTTP, the control (translation off), the encoder
-    alone, txtai; each on its own fresh queries, so each round's busy spells fall
-    on all of them alike. The cores the hypervisor stole meanwhile are printed with
-    them: they say how slow a phase of the host the absolute times come from."""
+    """Ours over HTTP, the control (translation off), the encoder alone and txtai,
+    each timing the same fresh questions in every round (`search.bench.rounds`).
+    Each sees a question once: each server has its own caches, and the encoder
+    and txtai have none. The cores the hypervisor stole meanwhile are
+    printed with them: they say how slow a phase of the host the absolute times
+    come from."""
     from search.bench.clients import Connection, fetch_ms
+    from search.bench.rounds import Side, timed_rounds
     from search.bench.server import StealClock
 
     encoder = engine.query_encoder
     servers = {"http": server, "control": control}
-    samples: dict[str, list[float]] = {"http": [], "control": [], "encoder": [], "txtai": []}
     connections = {
         name: Connection(each.host, each.port) for name, each in servers.items() if each is not None
     }
@@ -267,19 +270,28 @@ def _latency(
         for connection in connections.values():
             fetch_ms(connection, text, mode="hybrid")
         encoder.encode([text])
-    steal = StealClock()
-    for _ in range(rounds):
-        for name, connection in connections.items():
-            for text in _take(queries, per_round):
-                elapsed = fetch_ms(connection, text, mode="hybrid")
-                if elapsed is not None:
-                    samples[name].append(elapsed)
-        for text in _take(queries, per_round):
+
+    def over_http(connection: Connection) -> Callable[[list[str]], list[float]]:
+        def timed(texts: list[str]) -> list[float]:
+            answered = (fetch_ms(connection, text, mode="hybrid") for text in texts)
+            return [elapsed for elapsed in answered if elapsed is not None]
+
+        return timed
+
+    def encoded(texts: list[str]) -> list[float]:
+        timings = []
+        for text in texts:
             started = time.perf_counter()
             encoder.encode([text])
-            samples["encoder"].append((time.perf_counter() - started) * 1000)
-        if txtai is not None:
-            samples["txtai"].extend(txtai.time_ms(_take(queries, per_round)))
+            timings.append((time.perf_counter() - started) * 1000)
+        return timings
+
+    sides: list[Side] = [(name, over_http(connection)) for name, connection in connections.items()]
+    sides.append(("encoder", encoded))
+    if txtai is not None:
+        sides.append(("txtai", txtai.time_ms))
+    steal = StealClock()
+    samples = timed_rounds(sides, queries, rounds=rounds, per_round=per_round)
     stolen = steal.cores()
     for connection in connections.values():
         connection.close()
