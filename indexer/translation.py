@@ -62,6 +62,13 @@ _OTHER_LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # travel). U+FFFF is an end-of-input artefact of `lt-proc -p`, never wanted.
 _OUTPUT_TOKEN = re.compile(r"\\(.)|\[((?:\\.|[^\\\]])*)\]|\uffff", re.DOTALL)
 _READ_SIZE = 1 << 16
+# A new pipeline's first answer also waits for its stages to start and read their
+# dictionaries: about 0.25 s on a quiet machine, more than a query's 0.5-1 s
+# timeout on a busy one. That wait is no sign of a hung stage, so it is added to
+# the first answer's timeout. Without it, a test's warm-up under the suite's load
+# timed out: the new pipeline was killed, and the query side rested that direction
+# for half a minute.
+_START_GRACE_S = 10.0
 # Texts per lock hold in `translate_many`: a query waits at most one batch (about
 # a second of passages) behind an index build in the same process.
 _BATCH_SIZE = 64
@@ -152,6 +159,7 @@ class _Pipeline:
         self.processes: list[subprocess.Popen[bytes]] = []
         self._exits: _ExitWatch | None = None  # set once every stage runs
         self._pending = bytearray()  # output read past the last `\0`
+        self._answered = False  # until the first answer: its stages may still be starting
         try:
             upstream: int | None = subprocess.PIPE
             for argv in stages:
@@ -202,7 +210,8 @@ class _Pipeline:
 
         Writing everything before reading would deadlock once the pipes' buffers
         fill, so one poll loop writes the rest and reads. `timeout_s` bounds the
-        wait for each answer, not the whole batch.
+        wait for each answer, not the whole batch; the pipeline's very first
+        answer may take `_START_GRACE_S` longer.
         """
         request, written = sent.request, sent.written
         outputs: list[bytes] = []
@@ -210,7 +219,7 @@ class _Pipeline:
         if writing:
             self._poller.register(self._stdin_fd, select.POLLOUT)
         try:
-            deadline = time.monotonic() + timeout_s
+            deadline = time.monotonic() + timeout_s + (0.0 if self._answered else _START_GRACE_S)
             while len(outputs) < sent.count:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -232,6 +241,7 @@ class _Pipeline:
                     while (end := self._pending.find(b"\0")) >= 0:
                         outputs.append(bytes(self._pending[:end]))
                         del self._pending[: end + 1]
+                        self._answered = True
                         deadline = time.monotonic() + timeout_s
         finally:
             if writing:
@@ -357,7 +367,9 @@ class ApertiumTranslator:
 
     Each direction starts its pipeline on first use and serialises requests with
     its own lock, so the two directions run in parallel. `timeout_s` bounds the
-    wait for the lock and for each answer; a pipeline that misses it is killed.
+    wait for the lock and for each answer (a new pipeline's first answer may take
+    `_START_GRACE_S` longer, while its stages start); a pipeline that misses it
+    is killed.
     Pipelines are not fork-safe: build the translator in the process that uses it.
     Tests reach the stage processes through `_pipelines["eng-spa"].processes`.
     """

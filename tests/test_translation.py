@@ -296,6 +296,35 @@ def test_times_out_and_recovers(
     assert own_translator.translate("the book", source="en", target="es") == "El libro"
 
 
+def test_a_slow_starting_pipeline_is_not_taken_for_a_hung_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new pipeline's first answer waits for its stages to start, which takes
+    seconds on a busy machine: beyond the timeout, that is no hang. Here a real
+    first stage that takes 1.5 s to start, before the real eng-spa stages."""
+    programs = tmp_path / "bin"
+    programs.mkdir()
+    slow_start = programs / "slow-start"
+    slow_start.write_text("#!/bin/sh\nsleep 1.5\nexec cat\n", encoding="utf-8")
+    slow_start.chmod(0o755)
+    modes = tmp_path / "modes"
+    modes.mkdir()
+    for direction in ("eng-spa", "spa-eng"):
+        real = Path(f"/usr/share/apertium/modes/{direction}.mode").read_text(encoding="utf-8")
+        (modes / f"{direction}.mode").write_text(f"slow-start | {real}", encoding="utf-8")
+    monkeypatch.setenv("PATH", f"{programs}{os.pathsep}{os.environ['PATH']}")
+    with ApertiumTranslator(modes_dir=modes, timeout_s=0.5) as slow:
+        started = time.monotonic()
+        assert slow.translate("the book", source="en", target="es") == "El libro"
+        assert time.monotonic() - started >= 1.5
+        assert slow.translate("the house", source="en", target="es") == "La casa"
+        # once it answers, a hung stage costs the timeout only, as before
+        os.kill(_stages(slow)[-1].pid, signal.SIGSTOP)
+        started = time.monotonic()
+        assert slow.translate("the dog", source="en", target="es") is None
+        assert time.monotonic() - started < 5
+
+
 def test_close_stops_every_process(own_translator: ApertiumTranslator) -> None:
     _warm(own_translator)
     stages = _stages(own_translator)
