@@ -26,6 +26,7 @@ from search.settings import ServiceSettings
 from search.sibling_processes import (
     COUNTS_FD_FLAG,
     LISTEN_FD_FLAG,
+    PARENT_FLAG,
     SLOT_FLAG,
     ConnectionCounts,
     Siblings,
@@ -84,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(LISTEN_FD_FLAG, type=int, help=argparse.SUPPRESS)
     serve.add_argument(COUNTS_FD_FLAG, type=int, help=argparse.SUPPRESS)
     serve.add_argument(SLOT_FLAG, type=int, default=0, help=argparse.SUPPRESS)
+    serve.add_argument(PARENT_FLAG, type=int, help=argparse.SUPPRESS)
     serve.add_argument(
         "--allow-writes",
         action="store_true",
@@ -160,7 +162,7 @@ def _serve(args: argparse.Namespace, settings: ServiceSettings, index_dir: Path)
     sibling = args.listen_fd is not None
     if sibling:  # started by another `serve` (`search.sibling_processes`)
         listener = socket.socket(fileno=args.listen_fd)
-        exit_with_parent()
+        exit_with_parent(args.parent_pid if args.parent_pid is not None else os.getppid())
     else:
         listener = _bind(host, port)
     # The index, the model and the translators load in a thread while this one

@@ -52,6 +52,7 @@ from collections.abc import Sequence
 __all__ = [
     "COUNTS_FD_FLAG",
     "LISTEN_FD_FLAG",
+    "PARENT_FLAG",
     "SLOT_FLAG",
     "ConnectionCounts",
     "Siblings",
@@ -64,6 +65,7 @@ log = logging.getLogger(__name__)
 LISTEN_FD_FLAG = "--listen-fd"
 COUNTS_FD_FLAG = "--counts-fd"
 SLOT_FLAG = "--slot"
+PARENT_FLAG = "--parent-pid"
 # A process with this many more open connections than the least busy one closes
 # the connection it has just answered: its client reconnects, to whichever
 # process accepts first (the least busy, most often).
@@ -133,6 +135,7 @@ class Siblings:
         self._fds = (listener.fileno(), counts.descriptor)
         self._command = [sys.executable, "-m", "search", "serve", *serve_args]
         self._command += [LISTEN_FD_FLAG, str(self._fds[0]), COUNTS_FD_FLAG, str(self._fds[1])]
+        self._command += [PARENT_FLAG, str(os.getpid())]
         self._counts = counts
         self._processes: dict[int, subprocess.Popen[bytes] | None] = dict.fromkeys(
             range(1, count + 1)
@@ -218,10 +221,15 @@ def restart_delay(lived_s: float, last_delay_s: float) -> float:
     return min(max(last_delay_s * 2, _FIRST_BACKOFF_S), _MAX_BACKOFF_S)
 
 
-def exit_with_parent() -> None:
-    """Send this process SIGTERM (a clean stop) once the process that started it is
-    gone: a sibling's parent killed with SIGKILL cannot stop it."""
-    parent = os.getppid()
+def exit_with_parent(parent: int) -> None:
+    """Send this process SIGTERM (a clean stop) once `parent`, the process that
+    started it, is gone: a sibling's parent killed with SIGKILL cannot stop it.
+
+    `parent` is the pid the parent gave on the command line, not `os.getppid()`
+    read here: a parent killed while this process was still starting (a second of
+    imports, several on a busy machine) has left it to another parent by then,
+    and a watch of that one never ended. Once the parent is gone this process's
+    parent is another, so a pid reused meanwhile does not fool the watch."""
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -104,6 +104,60 @@ def test_a_killed_first_process_takes_its_siblings_with_it(index_dir: Path) -> N
         assert _gone_within(siblings, 15), "siblings outlived a killed serve"
 
 
+def test_siblings_stop_when_the_first_process_is_killed_while_they_start(
+    index_dir: Path,
+) -> None:
+    """Killed at once, while its siblings still import (a second, several on a busy
+    machine): they are left to another parent before they can watch this one,
+    and stop all the same (they watch the pid it gave them)."""
+    env = {"SEARCH_PROCESSES": "3", "SEARCH_QUERY_TRANSLATION": "off"}
+    with running_server(index_dir, checkout=REPO_ROOT, environment=env) as server:
+        siblings: list[int] = []
+        deadline = time.monotonic() + 30
+        while len(siblings) < 2 and time.monotonic() < deadline:
+            siblings = server.server_pids()[1:]
+        assert len(siblings) == 2
+        server.process.kill()
+        server.process.wait(timeout=30)
+        assert _gone_within(siblings, 20), "siblings outlived a serve killed as they started"
+
+
+def test_the_parent_watch_stops_a_process_whose_parent_is_already_gone(
+    tmp_path: Path,
+) -> None:
+    """`exit_with_parent` with the pid of a parent that died before it was called."""
+    stopped = tmp_path / "stopped"
+    child = (
+        "import os, pathlib, signal, sys, time\n"
+        "def stop(number, frame):\n"
+        f"    pathlib.Path({str(stopped)!r}).write_text('by SIGTERM')\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "parent = int(sys.argv[1])\n"
+        "while os.getppid() == parent:  # until the parent is gone, as it was here\n"
+        "    time.sleep(0.05)\n"
+        "from search.sibling_processes import exit_with_parent\n"
+        "exit_with_parent(parent)\n"
+        "time.sleep(60)\n"
+    )
+    parent = (
+        "import os, subprocess, sys\n"
+        f"child = subprocess.Popen([sys.executable, '-c', {child!r}, str(os.getpid())])\n"
+        "print(child.pid, flush=True)\n"  # and exit at once, leaving it
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", parent],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    orphan = int(started.stdout.strip())
+    assert _gone_within([orphan], 20), "a process outlived its parent's watch"
+    assert stopped.read_text() == "by SIGTERM"  # the watch's, not an error's
+
+
 def test_a_dead_sibling_is_replaced_and_serves(index_dir: Path) -> None:
     env = {"SEARCH_PROCESSES": "2", "SEARCH_QUERY_TRANSLATION": "off"}
     with running_server(index_dir, checkout=REPO_ROOT, environment=env) as server:
