@@ -116,6 +116,7 @@ def test_siblings_stop_when_the_first_process_is_killed_while_they_start(
         deadline = time.monotonic() + 30
         while len(siblings) < 2 and time.monotonic() < deadline:
             siblings = server.server_pids()[1:]
+            time.sleep(0.02)
         assert len(siblings) == 2
         server.process.kill()
         server.process.wait(timeout=30)
