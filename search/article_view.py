@@ -28,10 +28,12 @@ def build_article_view(
     highlighter: Highlighter,
     parsed: ParsedQuery,
     translations: Mapping[str, str],
+    query_language: str | None,
     translator: PassageTranslator,
     translate_passages: Collection[int] | Literal["all"],
 ) -> ArticleView:
-    """`article_id` must exist in `snapshot`. `translate_passages`: the passages whose
+    """`article_id` must exist in `snapshot`. `query_language`: the language the query
+    reads as, when known (`search.function_words`). `translate_passages`: the passages whose
     own text is machine-translated, by number in the article (from 1), or "all";
     numbers beyond the article's passages are ignored."""
     article = snapshot.article(article_id)
@@ -49,6 +51,7 @@ def build_article_view(
                 lang=passage.lang,
                 parsed=parsed,
                 translations=translations,
+                query_language=query_language,
                 offset=passage.start,
             )
             if not parsed.is_empty

@@ -330,11 +330,12 @@ class SearchEngine:
         nothing to embed yet. `meanwhile()` runs while Apertium translates: on this
         thread after the text is sent (and embedded), or on a helper while this
         thread waits for a busy pipeline. Not at all when Apertium is not asked.
-        A query whose language is evident is translated out of it only."""
-        if not wanted:
-            return QueryTranslations()
+        A query whose language is evident is translated out of it only; untranslated,
+        it still reads as that language (`QueryTranslations.language`)."""
         text = parsed.positive_text()
         language = evident_language(text)
+        if not wanted:
+            return QueryTranslations(language=language)
         translate = functools.partial(
             self._translator.translate,
             text,
@@ -413,6 +414,7 @@ class SearchEngine:
             constraints=loaded.lexical.constraints(parsed, translations.phrases),
             vector=vector,
             translated_boost=self.options.translated_boost,
+            query_language=translations.language,
         )
 
     # -- articles, sources and health ------------------------------------------------
@@ -435,14 +437,17 @@ class SearchEngine:
             raise ArticleNotFoundError(article_id)
         parsed = parse_query(query[:1000])
         translations = (
-            self._translate(loaded, parsed, translate).texts if not parsed.is_empty else {}
+            self._translate(loaded, parsed, translate)
+            if not parsed.is_empty
+            else QueryTranslations()
         )
         return build_article_view(
             snapshot,
             article_id,
             highlighter=self._highlighter,
             parsed=parsed,
-            translations=translations,
+            translations=translations.texts,
+            query_language=translations.language,
             translator=self._passage_translator,
             translate_passages=translate_passages,
         )

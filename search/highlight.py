@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from indexer.analysis import FIELD_BY_LANGUAGE, OTHER_FIELD, Analyzers, field_for_language
+from search.function_words import content_words
 from search.models import Highlight
 from search.query_parser import ParsedQuery
 from search.vocabulary import Vocabulary
@@ -21,7 +22,7 @@ from search.vocabulary import Vocabulary
 __all__ = ["Highlighter"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_QUERY_MEMO_LIMIT = 1024  # (field, query texts) pairs
+_QUERY_MEMO_LIMIT = 1024  # (field, query texts, query language) keys
 
 
 class Highlighter:
@@ -31,7 +32,7 @@ class Highlighter:
             field: Vocabulary(analyzers.for_field(field))
             for field in (*FIELD_BY_LANGUAGE.values(), OTHER_FIELD)
         }
-        self._query_tokens: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {}
+        self._query_tokens: dict[tuple[str, tuple[str, ...], str | None], frozenset[str]] = {}
 
     def highlights(
         self,
@@ -40,17 +41,20 @@ class Highlighter:
         lang: str,
         parsed: ParsedQuery,
         translations: Mapping[str, str],
+        query_language: str | None = None,
         offset: int = 0,
     ) -> tuple[Highlight, ...]:
         """Matches in `text` (a passage in `lang`), sorted; `offset` shifts every span.
 
         The query's own words come first: a word matching both the query and its
-        translation is an original match.
+        translation is an original match. `query_language`: the language the query
+        reads as, when known; its stop words are marked nowhere, as the lexical leg
+        searches them nowhere (`search.function_words`).
         """
-        own = self._tokens(lang, (*parsed.terms, *parsed.phrases))
+        own = self._tokens(lang, (*parsed.terms, *parsed.phrases), query_language)
         translated: frozenset[str] = frozenset()
         if lang in translations:
-            translated = self._tokens(lang, [translations[lang]]) - own
+            translated = self._tokens(lang, [translations[lang]], None) - own
         if not own and not translated:
             return ()
         words = set(_WORD.findall(text))
@@ -66,16 +70,20 @@ class Highlighter:
         )
         return tuple(Highlight(start + offset, end + offset, mt) for start, end, mt in spans)
 
-    def _tokens(self, lang: str, texts: Iterable[str]) -> frozenset[str]:
-        """The query's tokens under `lang`'s analyzer; memoised, since every result
-        of a page asks again (bounded: forgotten all at once when full)."""
+    def _tokens(
+        self, lang: str, texts: Iterable[str], query_language: str | None
+    ) -> frozenset[str]:
+        """The query's tokens under `lang`'s analyzer, less `query_language`'s stop
+        words; memoised, since every result of a page asks again (bounded: forgotten
+        all at once when full)."""
         field = field_for_language(lang)
-        key = (field, tuple(texts))
+        key = (field, tuple(texts), query_language)
         tokens = self._query_tokens.get(key)
         if tokens is None:
             if len(self._query_tokens) >= _QUERY_MEMO_LIMIT:
                 self._query_tokens = {}
-            tokens = frozenset(t for text in key[1] for t in self._analyzers.analyze(field, text))
+            words = content_words(key[1], query_language, self._analyzers)
+            tokens = frozenset(t for text in words for t in self._analyzers.analyze(field, text))
             self._query_tokens[key] = tokens
         return tokens
 

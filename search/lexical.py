@@ -13,6 +13,8 @@ right.
 Cross-lingual matching (the plan's `translations`) adds, at a lower boost,
 the query's machine translation against the target language's field, and the
 original query against `*_mt` fields (passages' translations, if built).
+Where the query's language is known, its stop words are searched in no field
+(`search.function_words`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import tantivy
 
 from indexer.analysis import FIELD_BY_LANGUAGE, OTHER_FIELD, TRANSLATED_FIELD_BY_LANGUAGE
 from search.errors import IndexCorruptError, tantivy_panics_as_corruption
+from search.function_words import content_words
 from search.models import Hit
 from search.plan import QueryPlan, RowConstraints
 from search.query_parser import ParsedQuery
@@ -145,7 +148,9 @@ class LexicalRetriever:
         once per request (in `constraints`) and scored here by its words.
         """
         parsed = plan.parsed
-        words = [*parsed.terms, *parsed.phrases]
+        words = content_words(
+            (*parsed.terms, *parsed.phrases), plan.query_language, self._snapshot.analyzers
+        )
         should: list[tantivy.Query] = []
         should.extend(self._terms(words, ORIGINAL_FIELDS, boost=1.0))
         if plan.use_passage_translations:

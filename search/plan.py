@@ -72,6 +72,10 @@ class QueryPlan:
     translated_boost: float = DEFAULT_TRANSLATED_BOOST
     # Also search passages' own translations (*_mt fields) with the original query.
     use_passage_translations: bool = True
+    # The language the query reads as ("en", "es"), when known
+    # (`QueryTranslations.language`): its stop words are searched in no field
+    # (`search.function_words`).
+    query_language: str | None = None
 
 
 class Retriever(Protocol):

@@ -167,14 +167,20 @@ class QueryTranslations:
 
     `phrases`: each quoted phrase -> target language -> its own translation, so
     that a phrase can be required in the other language's passages too.
+    `language`: the language the query reads as, when known: evident from its
+    function words (`search.query_language_hint`), or the source of the one
+    direction that changed it while the other ran and only repeated it. None when
+    neither says (a name, a direction that failed, translation unavailable).
     """
 
     texts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     phrases: dict[str, dict[str, str]] = field(default_factory=dict)
+    language: str | None = None
 
     def without(self, languages: Collection[str]) -> QueryTranslations:
-        """The same, less the translations into `languages` (a request's skip list)."""
+        """The same, less the translations into `languages` (a request's skip list);
+        the query reads as the same language still."""
         return QueryTranslations(
             texts={lang: text for lang, text in self.texts.items() if lang not in languages},
             notes=self.notes,
@@ -182,6 +188,7 @@ class QueryTranslations:
                 phrase: {lang: text for lang, text in texts.items() if lang not in languages}
                 for phrase, texts in self.phrases.items()
             },
+            language=self.language,
         )
 
 
@@ -223,11 +230,13 @@ class QueryTranslator:
         other would mostly repeat the query and be dropped, after ~3 ms of CPU."""
         if not self.available:
             return QueryTranslations(
-                notes=["translation unavailable: results match the query's own language only"]
+                notes=["translation unavailable: results match the query's own language only"],
+                language=language,
             )
         directions = _directions(language)
-        result = QueryTranslations()
-        for (source, target), translated in self._each_way(text, names, directions).items():
+        outcomes = self._each_way(text, names, directions)
+        result = QueryTranslations(language=language or _reads_as(outcomes))
+        for (source, target), translated in outcomes.items():
             if translated is None:  # this direction only; the other may still help
                 result.notes.append(f"translation {source}->{target} failed; searched without it")
             elif translated:
@@ -354,6 +363,15 @@ def _core_of(pending: PendingTranslation) -> int | None:
     """`pending.core` where the translator says (`ApertiumTranslator` does), else None."""
     core = getattr(pending, "core", None)
     return core if isinstance(core, int) else None
+
+
+def _reads_as(outcomes: dict[tuple[str, str], str | None]) -> str | None:
+    """The source language of the one direction that changed the query, when the
+    other direction ran and only repeated it (`_each_way`: "" is a repeat, None a
+    failure); else None."""
+    changed = [source for (source, _), text in outcomes.items() if text]
+    repeated = [source for (source, _), text in outcomes.items() if text == ""]
+    return changed[0] if len(changed) == 1 and len(repeated) == 1 else None
 
 
 def _directions(language: str | None) -> tuple[tuple[str, str], ...]:

@@ -63,7 +63,11 @@ class ResultBuilder:
         text = text.strip()
         highlights = (
             self._highlighter.highlights(
-                text, lang=passage.lang, parsed=plan.parsed, translations=plan.translations
+                text,
+                lang=passage.lang,
+                parsed=plan.parsed,
+                translations=plan.translations,
+                query_language=plan.query_language,
             )
             if highlight
             else ()

@@ -53,9 +53,12 @@ SETS = sorted(SLICE_QUERIES)
 # queries by the int8 export too, as `serve` embeds them, since later that day (they
 # were embedded by the session's sentence-transformers model before; one floor moved).
 NDCG10_FLOORS = {
-    ("xquad", "lexical", "all"): 0.87,  # measured 0.882 on 2026-11-22 (150-query slice)
-    ("xquad", "lexical", "en"): 0.87,  # measured 0.880 on 2026-11-22
-    ("xquad", "lexical", "es"): 0.88,  # measured 0.885 on 2026-11-22
+    # 0.882 / 0.880 / 0.885 on 2026-11-22 (150-query slice); 0.907 / 0.910 / 0.903 on
+    # 2026-11-24, once a query's own stop words were searched in no field
+    # (`search.function_words`: "the" in Spanish passages, "de" in English ones)
+    ("xquad", "lexical", "all"): 0.90,
+    ("xquad", "lexical", "en"): 0.90,
+    ("xquad", "lexical", "es"): 0.89,
     ("xquad", "semantic", "all"): 0.88,  # measured 0.894 on 2026-11-22
     # 0.925 on 2026-11-22; 0.9165 on 2026-11-23 with int8 passages (the default since):
     # 0.64 of one question's nDCG lost over the slice's 75 English questions, while
@@ -71,7 +74,9 @@ NDCG10_FLOORS = {
     # es 0.95 -> 0.94.
     ("xquad", "hybrid", "all"): 0.95,
     ("xquad", "hybrid", "en"): 0.96,  # measured 0.971 on 2026-11-22 (0.957); 0.9709 fused
-    ("xquad", "hybrid", "es"): 0.94,  # measured 0.957 on 2026-11-22 (0.941); 0.9482 fused
+    # measured 0.957 on 2026-11-22 (0.941); 0.9482 fused; 0.958 without the query's stop
+    # words in the other language's fields (2026-11-24)
+    ("xquad", "hybrid", "es"): 0.95,
     ("news", "lexical", "all"): 0.97,  # measured 0.976 on 2026-11-22 (all 82 queries)
     ("news", "lexical", "en"): 0.97,  # measured 0.983 on 2026-11-22
     ("news", "lexical", "es"): 0.96,  # measured 0.970 on 2026-11-22
@@ -85,8 +90,10 @@ NDCG10_FLOORS = {
 # Cross-lingual Recall@10: share of queries whose other-language relevant
 # documents are in the top 10 ("es->en": Spanish queries, English documents).
 CROSS_RECALL10_FLOORS = {
-    ("xquad", "lexical", "en->es"): 0.92,  # measured 0.933 on 2026-11-22
-    ("xquad", "lexical", "es->en"): 0.92,  # measured 0.933 on 2026-11-22
+    # 0.933 both ways on 2026-11-22; 0.947 both ways on 2026-11-24, without the query's
+    # stop words in the other language's fields
+    ("xquad", "lexical", "en->es"): 0.94,
+    ("xquad", "lexical", "es->en"): 0.94,
     # 1.000 on 2026-11-22; 0.987 with 7-bit int8 weights (export v4, sixteenth session):
     # one of the slice's 75 English questions lost its Spanish paragraph from the
     # semantic top 10 (README, "The same int8 products on every CPU")

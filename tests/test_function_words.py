@@ -1,0 +1,144 @@
+"""A query's stop words are searched and marked in no field once its language is known.
+
+English news about Mexico writes Spanish names: "Lomas de Chapultepec", "Carlos
+Loret de Mola". The English field keeps "de" (it is no English stop word), and
+there it is rare, so BM25 weighs it high: a Spanish query about something the
+archive lacks matched such passages on "de" alone, as keyword matches.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.analysis import Analyzers
+from indexer.translation import ApertiumTranslator
+from search.engine import SearchEngine
+from search.function_words import content_words
+from search.models import SearchRequest, SearchResponse
+from search.query_translation import _reads_as
+from tests.corpus import ARTICLES, write_corpus
+
+NAMES_IN_ENGLISH = (
+    "Gunmen fire on a convoy in Lomas de Chapultepec\n\n"
+    "Gunmen opened fire on a convoy in Lomas de Chapultepec, a wealthy district of the "
+    "capital, the columnist Carlos Loret de Mola reported on Monday. Nobody was hurt."
+)
+
+
+@pytest.fixture(scope="module")
+def analyzers() -> Analyzers:
+    return Analyzers.create()
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("words", "language", "kept"),
+    [
+        (("cosecha", "de", "café"), "es", ("cosecha", "café")),
+        (("Ciudad de México",), "es", ("Ciudad México",)),  # a phrase keeps its other words
+        (("de la",), "es", ()),  # only stop words: nothing left to search
+        (("son", "era"), "es", ()),  # Spanish function words...
+        (("son", "era"), "en", ("son", "era")),  # ...are English words
+        (("the", "impact", "of", "tariffs"), "en", ("impact", "tariffs")),
+        (("Loret", "de", "Mola"), None, ("Loret", "de", "Mola")),  # language unknown
+        (("de",), "pt", ("de",)),  # no stop list of its own
+        (("García-Harfuch",), "es", ("García-Harfuch",)),  # as typed when nothing drops
+    ],
+)
+def test_content_words_drop_the_stop_words_of_the_querys_language(
+    analyzers: Analyzers, words: tuple[str, ...], language: str | None, kept: tuple[str, ...]
+) -> None:
+    assert content_words(words, language, analyzers) == kept
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("outcomes", "language"),
+    [
+        ({("es", "en"): "Harvest of coffee", ("en", "es"): ""}, "es"),
+        ({("es", "en"): "", ("en", "es"): "Cosecha de café"}, "en"),
+        ({("es", "en"): "", ("en", "es"): ""}, None),  # a name: both repeat it
+        ({("es", "en"): "Harvest of coffee", ("en", "es"): None}, None),  # one failed
+        ({("es", "en"): "Harvest", ("en", "es"): "Cosecha"}, None),  # both changed it
+        ({("es", "en"): "Harvest of coffee"}, None),  # one direction ran: no comparison
+    ],
+)
+def test_a_query_reads_as_the_language_of_the_one_direction_that_changed_it(
+    outcomes: dict[tuple[str, str], str | None], language: str | None
+) -> None:
+    assert _reads_as(outcomes) == language
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, build, encoder, translator) -> SearchEngine:  # type: ignore[no-untyped-def]
+    """English articles only, one of them full of Spanish names."""
+    root = tmp_path_factory.mktemp("function-words")
+    articles = {name: text for name, text in ARTICLES.items() if name.startswith("en/")}
+    articles["en/lomas.txt"] = NAMES_IN_ENGLISH
+    build([write_corpus(root / "corpus", articles)], root / "index", translation="off")
+    return SearchEngine(root / "index", encoder=encoder, translator=translator)
+
+
+def _search(engine: SearchEngine, query: str, *, translate: bool) -> SearchResponse:
+    return engine.search(SearchRequest(query=query, mode="hybrid", translate=translate))
+
+
+def _marked(response: SearchResponse, article_id: str) -> set[str]:
+    result = next(r for r in response.results if r.article_id == article_id)
+    return {result.text[span.start : span.end].lower() for span in result.highlights}
+
+
+@pytest.mark.parametrize(
+    "translate",
+    [
+        pytest.param(
+            True,
+            marks=pytest.mark.skipif(
+                not ApertiumTranslator.is_available(), reason="Apertium not installed"
+            ),
+        ),
+        False,
+    ],
+)
+def test_a_spanish_query_matches_no_english_passage_by_its_function_words(
+    engine: SearchEngine, translate: bool
+) -> None:
+    """Nothing in the archive is about a coffee harvest, so no passage holds a word
+    of the query. Before, the Spanish names' "de" made the Lomas passage the
+    keyword leg's first answer and a keyword match in hybrid."""
+    lexical = engine.search(
+        SearchRequest(query="cosecha de café", mode="lexical", translate=translate)
+    )
+    assert lexical.results == []
+    hybrid = _search(engine, "cosecha de café", translate=translate)
+    assert [r.article_id for r in hybrid.results if r.match == "keyword"] == []
+
+
+@pytest.mark.parametrize("translate", [True, False])
+def test_the_words_that_match_are_marked_and_the_function_words_are_not(
+    engine: SearchEngine, translate: bool
+) -> None:
+    if translate and not ApertiumTranslator.is_available():
+        pytest.skip("Apertium not installed")
+    response = _search(engine, "el ataque en Lomas de Chapultepec", translate=translate)
+    lomas = next(r for r in response.results if r.article_id == "en/lomas.txt")
+    assert lomas.match == "keyword"
+    assert _marked(response, "en/lomas.txt") == {"lomas", "chapultepec"}
+
+
+def test_a_query_of_no_evident_language_keeps_every_word(engine: SearchEngine) -> None:
+    """ "Loret de Mola" may be a name typed in either language: its "de" is searched."""
+    response = _search(engine, "Loret de Mola", translate=False)
+    assert _marked(response, "en/lomas.txt") == {"loret", "de", "mola"}
+
+
+def test_the_article_page_marks_what_the_result_marked(engine: SearchEngine) -> None:
+    view = engine.article("en/lomas.txt", query="el ataque en Lomas de Chapultepec")
+    text = engine.snapshot.article("en/lomas.txt")
+    assert text is not None
+    marked = {
+        text.text[span.start : span.end].lower()
+        for passage in view.passages
+        for span in passage.highlights
+    }
+    assert marked == {"lomas", "chapultepec"}
