@@ -57,7 +57,7 @@ from search.query_language_hint import evident_language, may_be_spanish
 from search.query_parser import ParsedQuery, parse_query
 from search.query_translation import QueryTranslations, QueryTranslator, Translator
 from search.results import ResultBuilder
-from search.suggest import Suggester
+from search.suggest import Suggester, without_known_words
 from search.thread_cores import kept_off_core
 
 if TYPE_CHECKING:
@@ -303,7 +303,7 @@ class SearchEngine:
             ],
             closest=closest_results,
             facets=facets,
-            did_you_mean=suggestion[0],
+            did_you_mean=without_known_words(suggestion[0], request.query, translations.texts),
             meaning_floor=floor if "semantic" in runs else None,
         )
 

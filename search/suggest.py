@@ -27,7 +27,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import process
@@ -39,7 +39,7 @@ from search.models import Correction, Suggestion
 from search.query_parser import ParsedQuery
 from search.snapshot import IndexSnapshot
 
-__all__ = ["VOCABULARY_CHARACTERS", "Suggester", "Vocabulary"]
+__all__ = ["VOCABULARY_CHARACTERS", "Suggester", "Vocabulary", "without_known_words"]
 
 # Article text read to learn the vocabulary: the whole of a small archive; in a large
 # one, about 1,000 news articles of 5,000 characters (~1 s on 2 busy cores).
@@ -119,14 +119,7 @@ class Suggester:
             replacement = self._correction(snapshot, word)
             if replacement:
                 corrections.append(Correction(word=word, suggestion=replacement))
-        if not corrections:
-            return None
-        corrected = query
-        for correction in corrections:
-            pattern = re.compile(rf"(?<!\w){re.escape(correction.word)}(?!\w)", re.IGNORECASE)
-            literal = correction.suggestion.replace("\\", "\\\\")  # literal in re.sub
-            corrected = pattern.sub(literal, corrected, count=1)
-        return Suggestion(query=corrected, corrections=corrections)
+        return _suggestion(query, corrections)
 
     def _correction(self, snapshot: IndexSnapshot, word: str) -> str:
         """The vocabulary word closest to `word` when the index lacks `word`, else ""."""
@@ -149,6 +142,38 @@ class Suggester:
                     vocabulary = Vocabulary.of(texts)
                     self._vocabularies.put(snapshot.generation, vocabulary)
         return vocabulary
+
+
+def without_known_words(
+    suggestion: Suggestion | None, query: str, translations: Mapping[str, str]
+) -> Suggestion | None:
+    """`suggestion` less its corrections of words that the query's translations
+    changed. Apertium passes a word it does not know through unchanged ("atentdo
+    contra Harfuch" -> "atentdo Against Harfuch"), so a word missing from its
+    output is one it knew: a word of the query's language that the archive lacks,
+    not a misspelling. On the seeds (no article about coffee), "cosecha de café"
+    ("Harvest of coffee") was answered "did you mean: cosecha de case".
+    A known word that translates to itself ("hotel") still gets its correction,
+    as before; so does every word when nothing was translated."""
+    if suggestion is None or not translations:
+        return suggestion
+    returned = {_fold(word) for text in translations.values() for word in _TERM_WORD.findall(text)}
+    kept = [c for c in suggestion.corrections if _fold(c.word) in returned]
+    if len(kept) == len(suggestion.corrections):
+        return suggestion
+    return _suggestion(query, kept)
+
+
+def _suggestion(query: str, corrections: list[Correction]) -> Suggestion | None:
+    """`query` with each correction's word replaced, once; None without corrections."""
+    if not corrections:
+        return None
+    corrected = query
+    for correction in corrections:
+        pattern = re.compile(rf"(?<!\w){re.escape(correction.word)}(?!\w)", re.IGNORECASE)
+        literal = correction.suggestion.replace("\\", "\\\\")  # literal in re.sub
+        corrected = pattern.sub(literal, corrected, count=1)
+    return Suggestion(query=corrected, corrections=corrections)
 
 
 def _unmatched(snapshot: IndexSnapshot, word: str) -> bool:

@@ -1,9 +1,13 @@
-"""A query's stop words are searched and marked in no field once its language is known.
+"""A Spanish query about something an English archive lacks: its function words match
+nothing, and its known words are not "corrected".
 
-English news about Mexico writes Spanish names: "Lomas de Chapultepec", "Carlos
-Loret de Mola". The English field keeps "de" (it is no English stop word), and
-there it is rare, so BM25 weighs it high: a Spanish query about something the
-archive lacks matched such passages on "de" alone, as keyword matches.
+A query's stop words are searched and marked in no field once its language is
+known. English news about Mexico writes Spanish names: "Lomas de Chapultepec",
+"Carlos Loret de Mola". The English field keeps "de" (it is no English stop
+word), and there it is rare, so BM25 weighs it high: a Spanish query about
+something the archive lacks matched such passages on "de" alone, as keyword
+matches. And "did you mean" offered the archive's "case" for "café", a word
+Apertium knew ("coffee").
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from tests.corpus import ARTICLES, write_corpus
 NAMES_IN_ENGLISH = (
     "Gunmen fire on a convoy in Lomas de Chapultepec\n\n"
     "Gunmen opened fire on a convoy in Lomas de Chapultepec, a wealthy district of the "
-    "capital, the columnist Carlos Loret de Mola reported on Monday. Nobody was hurt."
+    "capital, the columnist Carlos Loret de Mola reported on Monday. Nobody was hurt, "
+    "and the police said the case was closed."
 )
 
 
@@ -142,3 +147,24 @@ def test_the_article_page_marks_what_the_result_marked(engine: SearchEngine) -> 
         for span in passage.highlights
     }
     assert marked == {"lomas", "chapultepec"}
+
+
+@pytest.mark.skipif(not ApertiumTranslator.is_available(), reason="Apertium not installed")
+def test_a_word_apertium_knows_is_not_corrected_into_a_word_of_the_archive(
+    engine: SearchEngine,
+) -> None:
+    """ "café" is one edit from the archive's "case". Apertium translated it
+    ("Harvest of coffee"), so it is a Spanish word the archive lacks, not a typo.
+    A word Apertium passes through unchanged still gets its correction."""
+    assert _search(engine, "cosecha de café", translate=True).did_you_mean is None
+    typo = _search(engine, "el caso de Lomas de Chapultepcc", translate=True).did_you_mean
+    assert typo is not None
+    assert [(c.word, c.suggestion) for c in typo.corrections] == [("Chapultepcc", "chapultepec")]
+
+
+def test_without_translation_nothing_tells_a_known_word_from_a_typo(
+    engine: SearchEngine,
+) -> None:
+    """The limit of the rule: untranslated, "café" is corrected as before."""
+    suggestion = _search(engine, "cosecha de café", translate=False).did_you_mean
+    assert suggestion is not None and suggestion.query == "cosecha de case"

@@ -1,4 +1,5 @@
-"""The did-you-mean suggester remembers each word's correction, per generation."""
+"""The did-you-mean suggester: each word's correction remembered per generation, and none
+for a word the query's translation changed."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 
 import search.suggest
 from search.engine import EngineOptions, SearchEngine
+from search.models import Correction, Suggestion
 from search.query_parser import parse_query
-from search.suggest import Suggester
+from search.suggest import Suggester, without_known_words
 from tests.corpus import write_corpus
 from tests.fake_encoder import FakeEncoder, build_fake_index
 
@@ -65,3 +67,36 @@ def test_a_word_next_to_punctuation_is_corrected(tmp_path: Path, query: str, exp
     suggestion = Suggester().suggest(snapshot, parse_query(query), query)
     assert suggestion is not None and suggestion.query == expected
     assert [c.word for c in suggestion.corrections] == ["flodding"]
+
+
+SUGGESTED = Suggestion(
+    query="cosecha de case en Acapulko",
+    corrections=[
+        Correction(word="café", suggestion="case"),
+        Correction(word="Acapulko", suggestion="Acapulco"),
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("translations", "expected"),
+    [
+        # Apertium knew "café", and passed the unknown "Acapulko" through
+        (
+            {"en": "Harvest of coffee in Acapulko"},
+            Suggestion(
+                query="cosecha de café en Acapulco",
+                corrections=[Correction(word="Acapulko", suggestion="Acapulco")],
+            ),
+        ),
+        ({"en": "Harvest of café in Acapulko"}, SUGGESTED),  # both passed through
+        ({"en": "Harvest of coffee in Acapulco"}, None),  # both changed: nothing left
+        ({}, SUGGESTED),  # nothing translated: nothing to tell them apart
+    ],
+)
+def test_a_word_the_translation_changed_is_not_corrected(
+    translations: dict[str, str], expected: Suggestion | None
+) -> None:
+    query = "cosecha de café en Acapulko"
+    assert without_known_words(SUGGESTED, query, translations) == expected
+    assert without_known_words(None, query, translations) is None
