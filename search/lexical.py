@@ -13,8 +13,9 @@ right.
 Cross-lingual matching (the plan's `translations`) adds, at a lower boost,
 the query's machine translation against the target language's field, and the
 original query against `*_mt` fields (passages' translations, if built).
-Where the query's language is known, its stop words are searched in no field
-(`search.function_words`).
+Where the query's language is known, its stop words are searched in no field;
+where it is not, a stop word of either language only adds to the score of a
+passage that holds another word of the query (`search.function_words`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import tantivy
 
 from indexer.analysis import FIELD_BY_LANGUAGE, OTHER_FIELD, TRANSLATED_FIELD_BY_LANGUAGE
 from search.errors import IndexCorruptError, tantivy_panics_as_corruption
-from search.function_words import content_words
+from search.function_words import content_words, split_stop_words
 from search.models import Hit
 from search.plan import QueryPlan, RowConstraints
 from search.query_parser import ParsedQuery
@@ -147,15 +148,15 @@ class LexicalRetriever:
         constraints and filters are MUST / MUST_NOT clauses, so a phrase is matched
         once per request (in `constraints`) and scored here by its words.
         """
-        parsed = plan.parsed
-        words = content_words(
-            (*parsed.terms, *parsed.phrases), plan.query_language, self._snapshot.analyzers
-        )
+        words, scoring_words = self._words(plan)
         should: list[tantivy.Query] = []
         should.extend(self._terms(words, ORIGINAL_FIELDS, boost=1.0))
+        scoring_only = self._terms(scoring_words, ORIGINAL_FIELDS, boost=1.0)
         if plan.use_passage_translations:
-            should.extend(
-                self._terms(words, TRANSLATED_FIELD_BY_LANGUAGE.values(), plan.translated_boost)
+            translated_fields = TRANSLATED_FIELD_BY_LANGUAGE.values()
+            should.extend(self._terms(words, translated_fields, plan.translated_boost))
+            scoring_only.extend(
+                self._terms(scoring_words, translated_fields, plan.translated_boost)
             )
         for language, translation in plan.translations.items():
             target = FIELD_BY_LANGUAGE.get(language)
@@ -170,6 +171,8 @@ class LexicalRetriever:
         if should:  # with phrases, words only rank; without, at least one must match
             occur = tantivy.Occur.Should if constraints.required is not None else tantivy.Occur.Must
             clauses.append((occur, _any_of(should)))
+        if scoring_only:  # adds to the score of a passage that matched otherwise
+            clauses.append((tantivy.Occur.Should, _any_of(scoring_only)))
         if constraints.required is not None:
             clauses.append((tantivy.Occur.Must, self._rows(constraints.required)))
         if constraints.excluded:
@@ -178,6 +181,19 @@ class LexicalRetriever:
             (tantivy.Occur.Must, clause) for clause in plan.filters.tantivy_clauses(self._schema)
         )
         return tantivy.Query.boolean_query(clauses)
+
+    def _words(self, plan: QueryPlan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(the query's words that may match a passage, its words that only score).
+
+        The query's language known: its stop words are dropped, none only scores.
+        Unknown: a stop word of English or Spanish only scores, unless the query
+        has no other word (`search.function_words`)."""
+        parsed, analyzers = plan.parsed, self._snapshot.analyzers
+        typed = (*parsed.terms, *parsed.phrases)
+        if plan.query_language is not None:
+            return content_words(typed, plan.query_language, analyzers), ()
+        words, stops = split_stop_words(typed, FIELD_BY_LANGUAGE, analyzers)
+        return (words, stops) if words else (typed, ())
 
     def _rows(self, rows: frozenset[int]) -> tantivy.Query:
         return tantivy.Query.term_set_query(self._schema, "row", sorted(rows))

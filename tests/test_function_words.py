@@ -17,7 +17,7 @@ import pytest
 from indexer.analysis import Analyzers
 from indexer.translation import ApertiumTranslator
 from search.engine import SearchEngine
-from search.function_words import content_words
+from search.function_words import content_words, split_stop_words
 from search.models import SearchRequest, SearchResponse
 from search.query_translation import _reads_as
 from tests.corpus import ARTICLES, write_corpus
@@ -28,6 +28,8 @@ NAMES_IN_ENGLISH = (
     "capital, the columnist Carlos Loret de Mola reported on Monday. Nobody was hurt, "
     "and the police said the case was closed."
 )
+# "de" and nothing else of "Loret de Mola"
+PARK = "A park opens in Santa Fe\n\nA new park opened on Sunday in Lomas de Santa Fe.\n"
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +59,16 @@ def test_content_words_drop_the_stop_words_of_the_querys_language(
 
 
 @pytest.mark.fast
+def test_a_query_of_no_known_language_has_its_stop_words_set_apart(
+    analyzers: Analyzers,
+) -> None:
+    words = ("Sheinbaum", "y", "Loret de Mola", "the", "son")
+    kept, stops = split_stop_words(words, ("en", "es"), analyzers)
+    assert kept == ("Sheinbaum", "Loret Mola")
+    assert stops == ("y", "de", "the", "son")
+
+
+@pytest.mark.fast
 @pytest.mark.parametrize(
     ("outcomes", "language"),
     [
@@ -80,6 +92,7 @@ def engine(tmp_path_factory, build, encoder, translator) -> SearchEngine:  # typ
     root = tmp_path_factory.mktemp("function-words")
     articles = {name: text for name, text in ARTICLES.items() if name.startswith("en/")}
     articles["en/lomas.txt"] = NAMES_IN_ENGLISH
+    articles["en/park.txt"] = PARK
     build([write_corpus(root / "corpus", articles)], root / "index", translation="off")
     return SearchEngine(root / "index", encoder=encoder, translator=translator)
 
@@ -131,10 +144,25 @@ def test_the_words_that_match_are_marked_and_the_function_words_are_not(
     assert _marked(response, "en/lomas.txt") == {"lomas", "chapultepec"}
 
 
-def test_a_query_of_no_evident_language_keeps_every_word(engine: SearchEngine) -> None:
-    """ "Loret de Mola" may be a name typed in either language: its "de" is searched."""
-    response = _search(engine, "Loret de Mola", translate=False)
+@pytest.mark.parametrize("translate", [True, False])
+def test_a_query_of_no_evident_language_keeps_every_word(
+    engine: SearchEngine, translate: bool
+) -> None:
+    """ "Loret de Mola" may be a name typed in either language: its "de" is searched,
+    for its score only. A passage that holds no other word of it does not match."""
+    if translate and not ApertiumTranslator.is_available():
+        pytest.skip("Apertium not installed")
+    response = _search(engine, "Loret de Mola", translate=translate)
     assert _marked(response, "en/lomas.txt") == {"loret", "de", "mola"}
+    assert "en/park.txt" not in {r.article_id for r in response.results}
+
+    def lexical_score(query: str) -> float:
+        request = SearchRequest(query=query, mode="lexical", translate=translate)
+        (result,) = engine.search(request).results
+        assert result.article_id == "en/lomas.txt" and result.lexical is not None
+        return result.lexical.score
+
+    assert lexical_score("Loret de Mola") > lexical_score("Loret Mola")
 
 
 def test_the_article_page_marks_what_the_result_marked(engine: SearchEngine) -> None:
