@@ -196,3 +196,13 @@ def test_without_translation_nothing_tells_a_known_word_from_a_typo(
     """The limit of the rule: untranslated, "café" is corrected as before."""
     suggestion = _search(engine, "cosecha de café", translate=False).did_you_mean
     assert suggestion is not None and suggestion.query == "cosecha de case"
+
+
+@pytest.mark.skipif(not ApertiumTranslator.is_available(), reason="Apertium not installed")
+def test_a_query_reads_as_the_language_its_translation_shows(engine: SearchEngine) -> None:
+    """One Spanish function word and no accent: no language is evident, so both
+    directions run. es->en changes "ataque de" and en->es only repeats the query:
+    it reads as Spanish, and its "de" is marked nowhere."""
+    response = _search(engine, "ataque Lomas de Chapultepec", translate=True)
+    assert set(response.translations) == {"en"}
+    assert _marked(response, "en/lomas.txt") == {"lomas", "chapultepec"}
